@@ -1,0 +1,516 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
+import { BatonError } from '../../util/errors.ts';
+import type {
+  DeadLetterRow,
+  EventDraft,
+  EventRecord,
+  StepRow,
+  StoredError,
+  TaskRow,
+  TaskState,
+  TaskStatus,
+} from '../records.ts';
+import { TASK_STATUSES } from '../records.ts';
+import type {
+  ClaimRequest,
+  ClaimResult,
+  ClaimedStep,
+  CreateTaskResult,
+  DeadLetterQuery,
+  EventQuery,
+  LeaseRef,
+  Page,
+  Store,
+  StoreStats,
+  TaskChange,
+  TaskDraft,
+  TaskPlanner,
+  TaskQuery,
+} from '../store.ts';
+import { stepStartedEvent, taskStartedEvent } from '../claim-events.ts';
+import { applySqliteMigrations } from './migrate.ts';
+import { statements, type Statements } from './statements.ts';
+
+type Row = Record<string, unknown>;
+
+export interface SqliteStoreOptions {
+  /** A file path, or `:memory:`. */
+  path: string;
+  /** How long a writer waits for another process's lock, in ms. */
+  busyTimeoutMs?: number;
+  /** `normal` (default) survives process crashes; `full` also survives power loss. */
+  synchronous?: 'normal' | 'full';
+}
+
+/**
+ * The embedded store on `node:sqlite`. SQLite has one writer at a time, so every write is a short
+ * `BEGIN IMMEDIATE` transaction; several processes may share one file (WAL mode, busy timeout).
+ * Its methods are synchronous underneath and return settled promises to fit the Store interface.
+ */
+export class SqliteStore implements Store {
+  readonly kind = 'sqlite';
+  readonly path: string;
+  readonly #db: DatabaseSync;
+  #sql: Statements | undefined;
+  #closed = false;
+
+  constructor(options: SqliteStoreOptions) {
+    this.path = options.path;
+    if (options.path !== ':memory:') mkdirSync(dirname(options.path), { recursive: true });
+    this.#db = new DatabaseSync(options.path);
+    this.#db.exec(`PRAGMA busy_timeout = ${Math.trunc(options.busyTimeoutMs ?? 5000)}`);
+    if (options.path !== ':memory:') this.#db.exec('PRAGMA journal_mode = WAL');
+    this.#db.exec(`PRAGMA synchronous = ${options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
+  }
+
+  migrate(): Promise<{ applied: string[] }> {
+    return this.#run(() => {
+      const applied = applySqliteMigrations(this.#db);
+      this.#sql = statements(this.#db);
+      return { applied };
+    });
+  }
+
+  close(): Promise<void> {
+    if (!this.#closed) {
+      this.#closed = true;
+      this.#db.close();
+    }
+    return Promise.resolve();
+  }
+
+  ping(): Promise<void> {
+    return this.#run(() => {
+      this.#db.prepare('SELECT 1').get();
+    });
+  }
+
+  createTask(draft: TaskDraft): Promise<CreateTaskResult> {
+    return this.#write((sql) => {
+      const { task } = draft;
+      if (task.idempotencyKey !== null) {
+        const existing = sql.taskByIdempotencyKey.get(task.namespace, task.name, task.idempotencyKey);
+        if (existing)
+          return { state: this.#loadState(sql, String(existing.id))!, created: false, events: [] };
+      }
+      sql.insertTask.run(...taskValues(task));
+      for (const step of draft.steps) sql.insertStep.run(...insertStepValues(step));
+      const events = this.#insertEvents(sql, draft.events);
+      return { state: this.#loadState(sql, task.id)!, created: true, events };
+    });
+  }
+
+  claimSteps(request: ClaimRequest): Promise<ClaimResult> {
+    if (request.limit <= 0 || request.handlers.length === 0)
+      return Promise.resolve({ claimed: [], events: [] });
+    return this.#write((sql) => {
+      const leaseUntil = request.now + request.leaseMs;
+      const rows = sql.claim.all(
+        request.workerId,
+        leaseUntil,
+        request.now,
+        request.now,
+        JSON.stringify(request.handlers),
+        request.limit,
+      );
+      if (rows.length === 0) return { claimed: [], events: [] };
+      const drafts: EventDraft[] = [];
+      const tasks = new Map<string, ClaimedStep['task']>();
+      const claimed = rows.map((row) => {
+        const step = rowToStep(row);
+        const task = this.#claimTask(sql, step.taskId, request.now, tasks, drafts);
+        drafts.push(stepStartedEvent(step, request.now));
+        return { step, task, results: this.#dependencyResults(sql, step) };
+      });
+      return { claimed, events: this.#insertEvents(sql, drafts) };
+    });
+  }
+
+  renewLeases(workerId: string, leases: readonly LeaseRef[], leaseUntil: number): Promise<LeaseRef[]> {
+    if (leases.length === 0) return Promise.resolve([]);
+    return this.#write((sql) =>
+      leases.filter((lease) => {
+        const changed = sql.renewLease.run(leaseUntil, lease.stepId, lease.attempt, workerId).changes;
+        return Number(changed) === 0;
+      }),
+    );
+  }
+
+  findExpiredLeases(now: number, limit: number): Promise<LeaseRef[]> {
+    return this.#read((sql) =>
+      sql.expiredLeases.all(now, limit).map((row) => ({
+        stepId: Number(row.id),
+        taskId: String(row.task_id),
+        attempt: Number(row.attempts),
+      })),
+    );
+  }
+
+  nextRunAt(handlers: readonly string[]): Promise<number | null> {
+    if (handlers.length === 0) return Promise.resolve(null);
+    return this.#read((sql) => {
+      const row = sql.nextRunAt.get(JSON.stringify(handlers));
+      return row && row.run_at !== null ? Number(row.run_at) : null;
+    });
+  }
+
+  updateTasks(taskIds: readonly string[], planner: TaskPlanner): Promise<EventRecord[]> {
+    return this.#write((sql) => {
+      const events: EventRecord[] = [];
+      for (const taskId of new Set(taskIds)) {
+        const state = this.#loadState(sql, taskId);
+        if (!state) continue;
+        const change = planner(state);
+        if (change) events.push(...this.#applyChange(sql, change));
+      }
+      return events;
+    });
+  }
+
+  appendEvents(events: readonly EventDraft[]): Promise<EventRecord[]> {
+    return this.#write((sql) => this.#insertEvents(sql, events));
+  }
+
+  getTask(id: string): Promise<TaskState | undefined> {
+    return this.#read((sql) => this.#loadState(sql, id));
+  }
+
+  listTasks(query: TaskQuery): Promise<Page<TaskRow>> {
+    return this.#read(() => {
+      const where: string[] = [];
+      const params: (string | number)[] = [];
+      const filters: [string, string | undefined][] = [
+        ['status', query.status],
+        ['namespace', query.namespace],
+        ['name', query.name],
+        ['id <', query.cursor],
+      ];
+      for (const [column, value] of filters) {
+        if (value === undefined) continue;
+        where.push(column.includes(' ') ? `${column} ?` : `${column} = ?`);
+        params.push(value);
+      }
+      const clause = where.length > 0 ? `WHERE ${where.join(' AND ')}` : '';
+      const rows = this.#db
+        .prepare(`SELECT * FROM tasks ${clause} ORDER BY id DESC LIMIT ?`)
+        .all(...params, query.limit + 1) as Row[];
+      return page(rows.map(rowToTask), query.limit, (task) => task.id);
+    });
+  }
+
+  listEvents(query: EventQuery): Promise<EventRecord[]> {
+    return this.#read((sql) => {
+      const after = query.afterSeq ?? 0;
+      const rows =
+        query.taskId === undefined
+          ? sql.eventsAfter.all(after, query.limit)
+          : sql.taskEventsAfter.all(query.taskId, after, query.limit);
+      return rows.map(rowToEvent);
+    });
+  }
+
+  listDeadLetters(query: DeadLetterQuery): Promise<Page<DeadLetterRow>> {
+    return this.#read(() => {
+      const where = [query.includeClosed ? '1 = 1' : 'closed_at IS NULL'];
+      const params: (string | number)[] = [];
+      if (query.cursor !== undefined) {
+        where.push('id < ?');
+        params.push(query.cursor);
+      }
+      const rows = this.#db
+        .prepare(`SELECT * FROM dead_letters WHERE ${where.join(' AND ')} ORDER BY id DESC LIMIT ?`)
+        .all(...params, query.limit + 1) as Row[];
+      return page(rows.map(rowToDeadLetter), query.limit, (entry) => entry.id);
+    });
+  }
+
+  getDeadLetter(id: string): Promise<DeadLetterRow | undefined> {
+    return this.#read((sql) => {
+      const row = sql.deadLetterById.get(id);
+      return row ? rowToDeadLetter(row) : undefined;
+    });
+  }
+
+  stats(): Promise<StoreStats> {
+    return this.#read((sql) => {
+      const tasks = Object.fromEntries(TASK_STATUSES.map((status) => [status, 0])) as Record<
+        TaskStatus,
+        number
+      >;
+      for (const row of sql.taskCounts.all()) tasks[row.status as TaskStatus] = Number(row.count);
+      const steps = sql.stepCounts.get()!;
+      return {
+        tasks,
+        readySteps: Number(steps.ready),
+        runningSteps: Number(steps.running),
+        openDeadLetters: Number(sql.openDeadLetters.get()!.count),
+      };
+    });
+  }
+
+  // ── internals ──────────────────────────────────────────────────────────────
+
+  #claimTask(
+    sql: Statements,
+    taskId: string,
+    now: number,
+    cache: Map<string, ClaimedStep['task']>,
+    drafts: EventDraft[],
+  ): ClaimedStep['task'] {
+    const cached = cache.get(taskId);
+    if (cached) return cached;
+    const row = sql.taskForClaim.get(taskId)!;
+    if (row.status === 'pending') {
+      sql.startTask.run(now, now, taskId);
+      drafts.push(taskStartedEvent(taskId, now));
+    }
+    const task = {
+      id: taskId,
+      namespace: String(row.namespace),
+      name: String(row.name),
+      version: String(row.version),
+      input: parseJson(row.input),
+    };
+    cache.set(taskId, task);
+    return task;
+  }
+
+  #dependencyResults(sql: Statements, step: StepRow): Record<string, unknown> {
+    const results: Record<string, unknown> = {};
+    if (step.spec.depends_on.length === 0) return results;
+    const wanted = new Set(step.spec.depends_on);
+    for (const row of sql.taskStepResults.all(step.taskId)) {
+      const name = String(row.name);
+      if (wanted.has(name)) results[name] = parseJson(row.result);
+    }
+    return results;
+  }
+
+  #loadState(sql: Statements, taskId: string): TaskState | undefined {
+    const taskRow = sql.taskById.get(taskId);
+    if (!taskRow) return undefined;
+    return { task: rowToTask(taskRow), steps: sql.stepsOfTask.all(taskId).map(rowToStep) };
+  }
+
+  #applyChange(sql: Statements, change: TaskChange): EventRecord[] {
+    if (change.task) sql.updateTask.run(...updateTaskValues(change.task));
+    for (const step of change.steps ?? []) sql.updateStep.run(...updateStepValues(step));
+    if (change.closeDeadLetters && change.task)
+      sql.closeDeadLetters.run(change.task.updatedAt, change.task.id);
+    if (change.deadLetter) sql.insertDeadLetter.run(...deadLetterValues(change.deadLetter));
+    return this.#insertEvents(sql, change.events ?? []);
+  }
+
+  #insertEvents(sql: Statements, drafts: readonly EventDraft[]): EventRecord[] {
+    return drafts.map((event) => {
+      const row = sql.insertEvent.get(...eventValues(event))!;
+      return { ...event, seq: Number(row.seq) };
+    });
+  }
+
+  #statements(): Statements {
+    if (this.#closed) throw new BatonError('store_unavailable', 'the SQLite store is closed');
+    if (!this.#sql)
+      throw new BatonError('store_unavailable', 'the SQLite store is not migrated: call migrate() first');
+    return this.#sql;
+  }
+
+  #read<T>(work: (sql: Statements) => T): Promise<T> {
+    return this.#run(() => work(this.#statements()));
+  }
+
+  #write<T>(work: (sql: Statements) => T): Promise<T> {
+    return this.#run(() => {
+      const sql = this.#statements();
+      this.#db.exec('BEGIN IMMEDIATE');
+      try {
+        const result = work(sql);
+        this.#db.exec('COMMIT');
+        return result;
+      } catch (error) {
+        this.#db.exec('ROLLBACK');
+        throw error;
+      }
+    });
+  }
+
+  /** Runs synchronous work as a promise, so callers see one async interface for every store. */
+  #run<T>(work: () => T): Promise<T> {
+    try {
+      return Promise.resolve(work());
+    } catch (error) {
+      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+    }
+  }
+}
+
+// ── row mapping ──────────────────────────────────────────────────────────────
+
+type SqlValue = string | number | null;
+
+function json(value: unknown): string | null {
+  return value === undefined || value === null ? null : JSON.stringify(value);
+}
+
+function parseJson(value: unknown): unknown {
+  return typeof value === 'string' ? JSON.parse(value) : null;
+}
+
+function textOrNull(value: unknown): string | null {
+  return typeof value === 'string' ? value : null;
+}
+
+function numberOrNull(value: unknown): number | null {
+  return value === null || value === undefined ? null : Number(value);
+}
+
+function taskValues(task: TaskRow): SqlValue[] {
+  return [
+    task.id,
+    task.namespace,
+    task.name,
+    task.version,
+    task.status,
+    JSON.stringify(task.input ?? null),
+    json(task.error),
+    task.idempotencyKey,
+    task.createdAt,
+    task.startedAt,
+    task.finishedAt,
+    task.updatedAt,
+  ];
+}
+
+function updateTaskValues(task: TaskRow): SqlValue[] {
+  return [task.status, json(task.error), task.startedAt, task.finishedAt, task.updatedAt, task.id];
+}
+
+function insertStepValues(step: Omit<StepRow, 'id'>): SqlValue[] {
+  return [
+    step.taskId,
+    step.position,
+    step.name,
+    step.handler,
+    JSON.stringify(step.spec),
+    ...mutableStepValues(step),
+  ];
+}
+
+function updateStepValues(step: StepRow): SqlValue[] {
+  return [...mutableStepValues(step), step.id];
+}
+
+function mutableStepValues(step: Omit<StepRow, 'id'>): SqlValue[] {
+  return [
+    step.status,
+    step.attempts,
+    step.runAt,
+    step.leaseOwner,
+    step.leaseUntil,
+    step.startedAt,
+    step.finishedAt,
+    json(step.result),
+    json(step.error),
+  ];
+}
+
+function eventValues(event: EventDraft): SqlValue[] {
+  return [
+    event.taskId,
+    event.step,
+    event.type,
+    event.from,
+    event.to,
+    event.reason,
+    event.attempt,
+    json(event.error),
+    json(event.data),
+    event.at,
+  ];
+}
+
+function deadLetterValues(entry: DeadLetterRow): SqlValue[] {
+  return [
+    entry.id,
+    entry.taskId,
+    entry.step,
+    json(entry.error),
+    entry.attempts,
+    entry.createdAt,
+    entry.closedAt,
+  ];
+}
+
+export function rowToTask(row: Row): TaskRow {
+  return {
+    id: String(row.id),
+    namespace: String(row.namespace),
+    name: String(row.name),
+    version: String(row.version),
+    status: row.status as TaskStatus,
+    input: parseJson(row.input),
+    error: parseJson(row.error) as StoredError | null,
+    idempotencyKey: textOrNull(row.idempotency_key),
+    createdAt: Number(row.created_at),
+    startedAt: numberOrNull(row.started_at),
+    finishedAt: numberOrNull(row.finished_at),
+    updatedAt: Number(row.updated_at),
+  };
+}
+
+export function rowToStep(row: Row): StepRow {
+  return {
+    id: Number(row.id),
+    taskId: String(row.task_id),
+    position: Number(row.position),
+    name: String(row.name),
+    handler: String(row.handler),
+    spec: JSON.parse(String(row.spec)) as StepRow['spec'],
+    status: row.status as StepRow['status'],
+    attempts: Number(row.attempts),
+    runAt: numberOrNull(row.run_at),
+    leaseOwner: textOrNull(row.lease_owner),
+    leaseUntil: numberOrNull(row.lease_until),
+    startedAt: numberOrNull(row.started_at),
+    finishedAt: numberOrNull(row.finished_at),
+    result: parseJson(row.result),
+    error: parseJson(row.error) as StoredError | null,
+  };
+}
+
+function rowToEvent(row: Row): EventRecord {
+  return {
+    seq: Number(row.seq),
+    taskId: textOrNull(row.task_id),
+    step: textOrNull(row.step),
+    type: row.type as EventRecord['type'],
+    from: textOrNull(row.from_status),
+    to: textOrNull(row.to_status),
+    reason: textOrNull(row.reason),
+    attempt: numberOrNull(row.attempt),
+    error: parseJson(row.error) as StoredError | null,
+    data: parseJson(row.data) as Record<string, unknown> | null,
+    at: Number(row.at),
+  };
+}
+
+function rowToDeadLetter(row: Row): DeadLetterRow {
+  return {
+    id: String(row.id),
+    taskId: String(row.task_id),
+    step: String(row.step),
+    error: parseJson(row.error) as StoredError | null,
+    attempts: Number(row.attempts),
+    createdAt: Number(row.created_at),
+    closedAt: numberOrNull(row.closed_at),
+  };
+}
+
+function page<T>(items: T[], limit: number, cursorOf: (item: T) => string): Page<T> {
+  const hasMore = items.length > limit;
+  const pageItems = hasMore ? items.slice(0, limit) : items;
+  const last = pageItems.at(-1);
+  return { items: pageItems, nextCursor: hasMore && last !== undefined ? cursorOf(last) : null };
+}
