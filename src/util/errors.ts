@@ -4,6 +4,7 @@
  */
 export const ERROR_CODES = [
   'validation_failed',
+  'config_invalid',
   'not_found',
   'conflict',
   'unauthorized',

@@ -1,5 +1,5 @@
 // PostgreSQL for tests: a throwaway database per test file (or suite), created on the server named
-// by BATON_TEST_PG_URL and dropped afterwards, so files can run in parallel without sharing state.
+// by TEST_PG_URL and dropped afterwards, so files can run in parallel without sharing state.
 //
 //   import { describePostgres, withPgClient } from '../support/postgres.ts';
 //
@@ -16,9 +16,9 @@ import type { Service } from './services.ts';
 
 export const DEFAULT_PG_URL = 'postgres://postgres@127.0.0.1:5432/test';
 
-/** The admin connection tests create their databases from: `BATON_TEST_PG_URL` or the local default. */
+/** The admin connection tests create their databases from: `TEST_PG_URL` or the local default. */
 export function pgTestUrl(env: NodeJS.ProcessEnv = process.env): string {
-  return env.BATON_TEST_PG_URL || DEFAULT_PG_URL;
+  return env.TEST_PG_URL || DEFAULT_PG_URL;
 }
 
 /** The test PostgreSQL as a `Service` for `requireService()`: the probe connects and runs `SELECT 1`. */
@@ -27,7 +27,7 @@ export function postgresService(url: string = pgTestUrl()): Service {
     name: 'PostgreSQL',
     url,
     address: displayAddress(url, 5432),
-    envVar: 'BATON_TEST_PG_URL',
+    envVar: 'TEST_PG_URL',
     probe: async () => {
       const timeouts = { connectionTimeoutMillis: PROBE_TIMEOUT_MS, query_timeout: PROBE_TIMEOUT_MS };
       await withPgClient(url, (client) => client.query('SELECT 1'), timeouts);

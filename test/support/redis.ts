@@ -1,5 +1,5 @@
 // Redis for tests: one connection and one key prefix per test file (or suite) on the server named
-// by BATON_TEST_REDIS_URL. Cleanup deletes only the keys under that prefix, so files can share one
+// by TEST_REDIS_URL. Cleanup deletes only the keys under that prefix, so files can share one
 // server and run in parallel.
 //
 //   import { describeRedis } from '../support/redis.ts';
@@ -17,9 +17,9 @@ import type { Service } from './services.ts';
 
 export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
 
-/** The Redis server tests use: `BATON_TEST_REDIS_URL` or the local default. */
+/** The Redis server tests use: `TEST_REDIS_URL` or the local default. */
 export function redisTestUrl(env: NodeJS.ProcessEnv = process.env): string {
-  return env.BATON_TEST_REDIS_URL || DEFAULT_REDIS_URL;
+  return env.TEST_REDIS_URL || DEFAULT_REDIS_URL;
 }
 
 /** The test Redis as a `Service` for `requireService()`: the probe connects and sends `PING`. */
@@ -28,7 +28,7 @@ export function redisService(url: string = redisTestUrl()): Service {
     name: 'Redis',
     url,
     address: displayAddress(url, 6379),
-    envVar: 'BATON_TEST_REDIS_URL',
+    envVar: 'TEST_REDIS_URL',
     probe: async () => {
       const client = await connectRedis(url, {
         connectTimeout: PROBE_TIMEOUT_MS,

@@ -20,7 +20,7 @@ describe('requireService', () => {
       available: false,
       action: 'skip',
       reason:
-        'PostgreSQL not reachable at 127.0.0.1:1 (connect ECONNREFUSED); skipping. Start it or set BATON_TEST_PG_URL.',
+        'PostgreSQL not reachable at 127.0.0.1:1 (connect ECONNREFUSED); skipping. Start it or set TEST_PG_URL.',
     });
   });
 
@@ -32,7 +32,7 @@ describe('requireService', () => {
       check.reason,
       /^PostgreSQL not reachable at 127\.0\.0\.1:1 \(connect ECONNREFUSED\); failing/,
     );
-    assert.match(check.reason, /Start it or set BATON_TEST_PG_URL\.$/);
+    assert.match(check.reason, /Start it or set TEST_PG_URL\.$/);
   });
 
   test('skips an unreachable Redis outside CI and fails it under CI=true', async () => {
@@ -41,7 +41,7 @@ describe('requireService', () => {
       available: false,
       action: 'skip',
       reason:
-        'Redis not reachable at 127.0.0.1:1 (connect ECONNREFUSED); skipping. Start it or set BATON_TEST_REDIS_URL.',
+        'Redis not reachable at 127.0.0.1:1 (connect ECONNREFUSED); skipping. Start it or set TEST_REDIS_URL.',
     });
     const fail = await requireService(redisService(UNREACHABLE_REDIS), { CI: 'true' });
     assert.equal(!fail.available && fail.action, 'fail');
@@ -98,8 +98,8 @@ describe(
     async function runFixture(ci: boolean): Promise<{ code: number | null; output: string }> {
       const env: NodeJS.ProcessEnv = {
         ...process.env,
-        BATON_TEST_PG_URL: UNREACHABLE_PG,
-        BATON_TEST_REDIS_URL: UNREACHABLE_REDIS,
+        TEST_PG_URL: UNREACHABLE_PG,
+        TEST_REDIS_URL: UNREACHABLE_REDIS,
         CI: ci ? 'true' : undefined,
         // Set by the runner in its file subprocesses; inherited, it would make the child report in
         // the runner's internal format instead of running as a fresh `node --test`.
@@ -125,7 +125,7 @@ describe(
       assert.equal(code, 0, output);
       assert.match(
         output,
-        /▶ fixture postgres suite\n {2}﹣ needs PostgreSQL .*# PostgreSQL not reachable at 127\.0\.0\.1:1 \(connect ECONNREFUSED\); skipping\. Start it or set BATON_TEST_PG_URL\./,
+        /▶ fixture postgres suite\n {2}﹣ needs PostgreSQL .*# PostgreSQL not reachable at 127\.0\.0\.1:1 \(connect ECONNREFUSED\); skipping\. Start it or set TEST_PG_URL\./,
       );
       assert.match(
         output,
