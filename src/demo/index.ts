@@ -1,0 +1,247 @@
+import { rmSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { pino } from 'pino';
+import { createEngine, type Engine } from '../engine/engine.ts';
+import { PermanentError, RetryableError } from '../engine/errors.ts';
+import type { BatonEvent, TaskView } from '../engine/views.ts';
+
+/**
+ * `npm run demo`: real workflows on a fresh SQLite file, in front of the user. A diamond whose
+ * payment step fails twice and succeeds on its third attempt after backoff, and a report that fails
+ * into the dead-letter queue, is fixed, and is replayed without re-running what already succeeded.
+ * Returns whether every outcome was the expected one (the CLI exits non-zero otherwise).
+ */
+export interface DemoOptions {
+  /** SQLite file to create afresh (default `./data/demo.db`). */
+  path?: string;
+  write?: (line: string) => void;
+  color?: boolean;
+}
+
+export interface DemoResult {
+  ok: boolean;
+  tasks: TaskView[];
+  failures: string[];
+}
+
+export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
+  const path = resolve(options.path ?? './data/demo.db');
+  for (const suffix of ['', '-wal', '-shm']) rmSync(path + suffix, { force: true });
+  const out = makePrinter(
+    options.write ?? ((line) => process.stdout.write(`${line}\n`)),
+    options.color ?? false,
+  );
+  out.title(`Baton demo · SQLite store at ${path}`);
+
+  const engine = await createEngine({
+    store: `sqlite:${path}`,
+    concurrency: 4,
+    pollIntervalMs: 50,
+    logger: pino({ level: 'silent' }),
+  });
+  const world = defineDemo(engine);
+  const unsubscribe = engine.on('*', (event) => out.event(event));
+  try {
+    engine.startWorkers();
+    const order = await runOrder(engine, out);
+    const report = await runReport(engine, world, out);
+    const tasks = [order.task, report.task];
+    const failures = [...order.failures, ...report.failures];
+    out.summary(tasks);
+    out.verdict(failures, dirname(path));
+    return { ok: failures.length === 0, tasks, failures };
+  } finally {
+    unsubscribe();
+    await engine.close({ timeoutMs: 2000 });
+  }
+}
+
+// ── the workflows ───────────────────────────────────────────────────────────
+
+interface DemoWorld {
+  reportBucketConfigured: boolean;
+  extractRuns: number;
+}
+
+function defineDemo(engine: Engine): DemoWorld {
+  const world: DemoWorld = { reportBucketConfigured: false, extractRuns: 0 };
+  const register = (name: string, handler: Parameters<Engine['registerHandler']>[0]['handler']) =>
+    engine.registerHandler({ namespace: 'demo', name, version: '1.0.0', handler });
+
+  register('reserve-stock', (ctx) => ({ reserved: (ctx.input as { items: number }).items }));
+  register('charge-card', (ctx) => {
+    if (ctx.attempt < 3) throw new RetryableError(`payment gateway timeout (attempt ${ctx.attempt})`);
+    return { charge_id: `ch_${ctx.task.id.slice(-6)}`, attempt: ctx.attempt };
+  });
+  register('pack', () => ({ parcel: 'PKG-1' }));
+  register('ship', (ctx) => ({
+    tracking: 'TRK-42',
+    parcel: (ctx.results.pack as { parcel: string }).parcel,
+  }));
+  register('extract', () => {
+    world.extractRuns += 1;
+    return { rows: 1280 };
+  });
+  register('summarise', (ctx) => ({ total: (ctx.results.extract as { rows: number }).rows * 3 }));
+  register('publish', () => {
+    if (!world.reportBucketConfigured) throw new PermanentError('report bucket is not configured');
+    return { url: 'file://reports/nightly.json' };
+  });
+
+  engine.registerTemplate({
+    namespace: 'demo',
+    name: 'order-fulfilment',
+    version: '1.0.0',
+    description: 'A diamond: reserve, then charge and pack in parallel, then ship',
+    input_schema: {
+      type: 'object',
+      required: ['order_id', 'items'],
+      properties: { order_id: { type: 'string' }, items: { type: 'integer' } },
+    },
+    steps: [
+      { name: 'reserve', handler: 'demo/reserve-stock' },
+      {
+        name: 'charge',
+        handler: 'demo/charge-card',
+        depends_on: ['reserve'],
+        retry: { max_attempts: 5, backoff: { base_ms: 150, factor: 2, max_ms: 2000, jitter: 0.1 } },
+      },
+      { name: 'pack', handler: 'demo/pack', depends_on: ['reserve'] },
+      { name: 'ship', handler: 'demo/ship', depends_on: ['charge', 'pack'] },
+    ],
+  });
+  engine.registerTemplate({
+    namespace: 'demo',
+    name: 'nightly-report',
+    version: '1.0.0',
+    description: 'Extract, summarise and publish a report',
+    steps: [
+      { name: 'extract', handler: 'demo/extract' },
+      { name: 'summarise', handler: 'demo/summarise', depends_on: ['extract'] },
+      { name: 'publish', handler: 'demo/publish', depends_on: ['summarise'], retry: { max_attempts: 2 } },
+    ],
+  });
+  return world;
+}
+
+type Printer = ReturnType<typeof makePrinter>;
+
+async function runOrder(engine: Engine, out: Printer): Promise<{ task: TaskView; failures: string[] }> {
+  out.section('1. Order fulfilment: a diamond with a flaky payment step');
+  const { task } = await engine.startTask({
+    template: 'demo.order-fulfilment',
+    input: { order_id: 'A-1001', items: 3 },
+  });
+  const done = await engine.waitForTask(task.id, { timeoutMs: 30_000 });
+  const charge = done.steps.find((step) => step.name === 'charge');
+  const failures: string[] = [];
+  if (done.status !== 'completed') failures.push(`order task ended ${done.status}, expected completed`);
+  if (charge?.attempts !== 3) failures.push(`charge took ${charge?.attempts} attempts, expected 3`);
+  return { task: done, failures };
+}
+
+async function runReport(
+  engine: Engine,
+  world: DemoWorld,
+  out: Printer,
+): Promise<{ task: TaskView; failures: string[] }> {
+  out.section('2. Nightly report: fails into the dead-letter queue, then is replayed');
+  const { task } = await engine.startTask({ template: 'demo.nightly-report', input: { date: '2026-11-23' } });
+  const failed = await engine.waitForTask(task.id, { timeoutMs: 30_000 });
+  const failures: string[] = [];
+  if (failed.status !== 'failed') failures.push(`report ended ${failed.status}, expected failed`);
+  const entry = (await engine.listDeadLetters()).dead_letters.find((letter) => letter.task_id === task.id);
+  if (!entry) failures.push('no dead-letter entry for the failed report');
+  out.note(
+    `dead-letter queue: ${entry ? `${entry.id} (step ${entry.step}: ${entry.error?.message})` : 'empty'}`,
+  );
+  out.note('fixing the cause: configuring the report bucket, then replaying the dead letter');
+  world.reportBucketConfigured = true;
+  if (entry) await engine.replayDeadLetter(entry.id);
+  const done = await engine.waitForTask(task.id, { timeoutMs: 30_000 });
+  if (done.status !== 'completed') failures.push(`replayed report ended ${done.status}, expected completed`);
+  if (world.extractRuns !== 1)
+    failures.push(`extract ran ${world.extractRuns} times, expected once (replay keeps completed results)`);
+  return { task: done, failures };
+}
+
+// ── output ───────────────────────────────────────────────────────────────────
+
+function makePrinter(write: (line: string) => void, color: boolean) {
+  const paint = (code: string, text: string) => (color ? `\u001b[${code}m${text}\u001b[0m` : text);
+  const names = new Map<string, string>();
+  return {
+    title: (text: string) => write(paint('1', text)),
+    section: (text: string) => write(`\n${paint('1;36', text)}`),
+    note: (text: string) => write(`  ${paint('2', '·')} ${text}`),
+    event(event: BatonEvent) {
+      if (event.type === 'task.created') names.set(event.task_id ?? '', String(event.task_id).slice(-6));
+      const line = describeEvent(event);
+      if (line) write(`  ${paint(line.color, line.mark)} ${line.text}`);
+    },
+    summary(tasks: TaskView[]) {
+      write(`\n${paint('1', 'Summary')}`);
+      const rows = tasks.map((task) => [
+        task.template,
+        task.status,
+        String(task.steps.length),
+        String(task.steps.reduce((sum, step) => sum + step.attempts, 0)),
+        `${Date.parse(task.finished_at ?? task.created_at) - Date.parse(task.created_at)} ms`,
+      ]);
+      for (const line of formatTable(['task', 'status', 'steps', 'attempts', 'duration'], rows))
+        write(`  ${line}`);
+    },
+    verdict(failures: string[], dataDir: string) {
+      if (failures.length === 0) {
+        write(`\n${paint('1;32', 'Every outcome was as expected.')}`);
+        write(
+          `Next: the store is in ${dataDir}; see README.md for the engine API, and \`npm run baton -- --help\` for the CLI.`,
+        );
+      } else {
+        write(`\n${paint('1;31', 'Unexpected outcomes:')}`);
+        for (const failure of failures) write(`  - ${failure}`);
+      }
+    },
+  };
+}
+
+function describeEvent(event: BatonEvent): { mark: string; color: string; text: string } | undefined {
+  const where = event.step ?? '';
+  switch (event.type) {
+    case 'step.started':
+      return { mark: '▶', color: '34', text: `${where} started (attempt ${event.attempt})` };
+    case 'step.completed':
+      return { mark: '✓', color: '32', text: `${where} completed in ${String(event.data?.duration_ms)} ms` };
+    case 'step.retry_scheduled':
+      return {
+        mark: '↻',
+        color: '33',
+        text: `${where} failed: ${event.error?.message}; retrying in ${String(event.data?.delay_ms)} ms`,
+      };
+    case 'step.failed':
+      return { mark: '✗', color: '31', text: `${where} failed for good: ${event.error?.message}` };
+    case 'step.skipped':
+      return { mark: '–', color: '2', text: `${where} skipped (${event.reason})` };
+    case 'dlq.added':
+      return { mark: '☠', color: '31', text: `task moved to the dead-letter queue` };
+    case 'task.replayed':
+      return { mark: '⟲', color: '35', text: 'task replayed' };
+    case 'task.completed':
+    case 'task.failed':
+      return {
+        mark: '■',
+        color: event.type === 'task.completed' ? '1;32' : '1;31',
+        text: `task ${event.to}`,
+      };
+    default:
+      return undefined;
+  }
+}
+
+function formatTable(header: string[], rows: string[][]): string[] {
+  const widths = header.map((title, column) =>
+    Math.max(title.length, ...rows.map((row) => row[column]!.length)),
+  );
+  const line = (cells: string[]) => cells.map((cell, column) => cell.padEnd(widths[column]!)).join('  ');
+  return [line(header), widths.map((width) => '─'.repeat(width)).join('  '), ...rows.map(line)];
+}

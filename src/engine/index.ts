@@ -1,0 +1,14 @@
+export {
+  createEngine,
+  Engine,
+  type EngineOptions,
+  type ListTasksInput,
+  type StartTaskInput,
+} from './engine.ts';
+export { PermanentError, RetryableError } from './errors.ts';
+export type { BuiltinHandler, StepContext, StepHandler } from './handler.ts';
+export type { CircuitOptions, CircuitState } from './circuit.ts';
+export type { RetryPolicyInput } from './retry.ts';
+export type { StepTemplate, Template } from './templates.ts';
+export type { HandlerEntry } from './registry.ts';
+export type { BatonEvent, DeadLetterView, HistoryEntry, StepView, TaskSummary, TaskView } from './views.ts';
