@@ -3,7 +3,7 @@ import { pino, type Logger } from 'pino';
 import { openStore } from '../storage/index.ts';
 import type { EventRecord, EventType, RetryPolicy, StepRow, TaskRow } from '../storage/records.ts';
 import { EVENT_TYPES, TASK_STATUSES, TERMINAL_TASK_STATUSES } from '../storage/records.ts';
-import type { Store, TaskPlanner } from '../storage/store.ts';
+import type { Store, TaskDraft, TaskPlanner } from '../storage/store.ts';
 import { BatonError, NotFoundError, ValidationError } from '../util/errors.ts';
 import { newTaskId, ulid } from '../util/ids.ts';
 import {
@@ -169,31 +169,25 @@ export class Engine {
 
   /** Starts a task; `created` is false when an idempotency key matched an existing task. */
   async startTask(request: StartTaskInput): Promise<{ task: TaskView; created: boolean }> {
-    const { template, input, idempotencyKey } = validateStartRequest(request);
-    const found = this.templates.resolve(template);
-    if (!found) throw new NotFoundError(`no template ${template} is registered`);
-    this.#validateInput(found, input);
+    const [started] = await this.startTasks([request]);
+    return started!;
+  }
+
+  /**
+   * Starts many tasks in one transaction: all of them or, if any request is invalid, none. Much
+   * faster than one `startTask` per task for bulk loads.
+   */
+  async startTasks(requests: readonly StartTaskInput[]): Promise<{ task: TaskView; created: boolean }[]> {
+    if (!Array.isArray(requests))
+      throw new ValidationError('startTasks needs an array of { template, input }');
     const now = this.#now();
-    const task: TaskRow = {
-      id: newTaskId(now),
-      namespace: found.namespace,
-      name: found.name,
-      version: found.version,
-      status: 'pending',
-      input,
-      error: null,
-      idempotencyKey,
-      createdAt: now,
-      startedAt: null,
-      finishedAt: null,
-      updatedAt: now,
-    };
-    const steps = this.#newSteps(found, task);
-    const events = planNewTask(task, steps, this.#planContext());
-    const result = await this.store.createTask({ task, steps, events });
-    this.#publish(result.events);
-    if (result.created) this.#workers.notify();
-    return { task: toTaskView(result.state), created: result.created };
+    const drafts = requests.map((request, index) =>
+      this.#draftTask(request, now, requests.length > 1 ? index : undefined),
+    );
+    const results = await this.store.createTasks(drafts);
+    for (const result of results) this.#publish(result.events);
+    if (results.some((result) => result.created)) this.#workers.notify();
+    return results.map((result) => ({ task: toTaskView(result.state), created: result.created }));
   }
 
   /** A task with its steps and, unless `history: false`, its full history. */
@@ -373,6 +367,30 @@ export class Engine {
     return this.getTask(id);
   }
 
+  /** Validates a start request and builds the task's rows (`index` names the request in errors). */
+  #draftTask(request: StartTaskInput, now: number, index: number | undefined): TaskDraft {
+    const { template, input, idempotencyKey } = validateStartRequest(request, index);
+    const found = this.templates.resolve(template);
+    if (!found) throw new NotFoundError(`${where(index)}no template ${template} is registered`);
+    this.#validateInput(found, input);
+    const task: TaskRow = {
+      id: newTaskId(now),
+      namespace: found.namespace,
+      name: found.name,
+      version: found.version,
+      status: 'pending',
+      input,
+      error: null,
+      idempotencyKey,
+      createdAt: now,
+      startedAt: null,
+      finishedAt: null,
+      updatedAt: now,
+    };
+    const steps = this.#newSteps(found, task);
+    return { task, steps, events: planNewTask(task, steps, this.#planContext()) };
+  }
+
   #validateInput(template: Template, input: unknown): void {
     if (!template.input_schema) return;
     const validate = compileSchema(template.input_schema);
@@ -491,27 +509,32 @@ function validateEngineOptions(options: EngineOptions): void {
   }
 }
 
-function validateStartRequest(request: StartTaskInput): {
-  template: string;
-  input: unknown;
-  idempotencyKey: string | null;
-} {
-  if (typeof request !== 'object' || request === null)
-    throw new ValidationError('startTask needs { template, input }');
+function where(index: number | undefined): string {
+  return index === undefined ? '' : `requests[${index}]: `;
+}
+
+function validateStartRequest(
+  request: StartTaskInput,
+  index: number | undefined,
+): { template: string; input: unknown; idempotencyKey: string | null } {
+  const at = where(index);
+  if (typeof request !== 'object' || request === null) {
+    throw new ValidationError(`${at}startTask needs { template, input }`);
+  }
   if (typeof request.template !== 'string' || request.template.length === 0) {
     throw new ValidationError(
-      'template must be a string such as "billing.invoice" or "billing.invoice@1.2.0"',
+      `${at}template must be a string such as "billing.invoice" or "billing.invoice@1.2.0"`,
     );
   }
   const key = request.idempotencyKey;
   if (key !== undefined && (typeof key !== 'string' || key.length === 0 || key.length > 255)) {
-    throw new ValidationError('idempotencyKey must be a non-empty string of at most 255 characters');
+    throw new ValidationError(`${at}idempotencyKey must be a non-empty string of at most 255 characters`);
   }
   const input = request.input === undefined ? {} : request.input;
   try {
     JSON.stringify(input);
   } catch {
-    throw new ValidationError('input must be JSON-serialisable');
+    throw new ValidationError(`${at}input must be JSON-serialisable`);
   }
   return { template: request.template, input, idempotencyKey: key ?? null };
 }

@@ -118,7 +118,11 @@ export interface Store {
   /** Cheap liveness query for health checks. */
   ping(): Promise<void>;
 
-  createTask(draft: TaskDraft): Promise<CreateTaskResult>;
+  /**
+   * Creates tasks in one transaction (all or none), in order. A draft whose idempotency key
+   * matches an existing task (or an earlier draft of the batch) returns that task instead.
+   */
+  createTasks(drafts: readonly TaskDraft[]): Promise<CreateTaskResult[]>;
   /** Claims ready steps whose `run_at` has passed, oldest first, each with a lease. */
   claimSteps(request: ClaimRequest): Promise<ClaimResult>;
   /** Extends leases; returns those no longer held (step finished elsewhere, cancelled, expired). */

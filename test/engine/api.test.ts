@@ -80,3 +80,41 @@ test('a closed engine refuses to start workers', async () => {
   assert.throws(() => engine.startWorkers(), /closed/);
   await engine.close();
 });
+
+test('startTasks starts a batch in one transaction: all of it, or nothing when one request is bad', async () => {
+  const engine = await testEngine();
+  handlers(engine, { noop: () => null });
+  template(engine, 'bulk', [{ name: 'noop' }], {
+    input_schema: { type: 'object', required: ['n'], properties: { n: { type: 'integer' } } },
+  });
+  await assert.rejects(
+    engine.startTasks([
+      { template: 'test.bulk', input: { n: 1 } },
+      { template: 'test.bulk', idempotencyKey: '' },
+    ]),
+    /requests\[1\]: idempotencyKey/,
+  );
+  await assert.rejects(
+    engine.startTasks([
+      { template: 'test.bulk', input: { n: 1 } },
+      { template: 'test.bulk', input: { n: 'x' } },
+    ]),
+    isCode('validation_failed'),
+  );
+  assert.equal((await engine.listTasks()).tasks.length, 0);
+  const started = await engine.startTasks([
+    { template: 'test.bulk', input: { n: 1 }, idempotencyKey: 'k' },
+    { template: 'test.bulk', input: { n: 2 }, idempotencyKey: 'k' },
+    { template: 'test.bulk', input: { n: 3 } },
+  ]);
+  assert.deepEqual(
+    started.map((s) => s.created),
+    [true, false, true],
+  );
+  assert.deepEqual(
+    started.map((s) => s.task.input),
+    [{ n: 1 }, { n: 1 }, { n: 3 }],
+  );
+  await assert.rejects(engine.startTasks('nope' as never), /needs an array/);
+  assert.deepEqual(await engine.startTasks([]), []);
+});

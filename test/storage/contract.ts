@@ -76,6 +76,12 @@ export function sketchTask(
   return { task, steps: rows, events };
 }
 
+/** Creates one task through the batch API. */
+export async function createOne(store: Store, draft: TaskDraft) {
+  const [result] = await store.createTasks([draft]);
+  return result!;
+}
+
 const context = (now: number) => ({ now, newId: ulid, random: () => 0.5 });
 
 export function storeContract(name: string, factory: StoreFactory): void {
@@ -124,7 +130,7 @@ export function storeContract(name: string, factory: StoreFactory): void {
       const draft = sketchTask([{ name: 'a' }, { name: 'b', depends_on: ['a'] }], {
         input: { deep: { list: [1, 'x', null] } },
       });
-      const { state, created, events } = await store.createTask(draft);
+      const { state, created, events } = await createOne(store, draft);
       assert.equal(created, true);
       assert.deepEqual(state.task, draft.task);
       assert.deepEqual(
@@ -146,21 +152,49 @@ export function storeContract(name: string, factory: StoreFactory): void {
     });
 
     test('an idempotency key returns the existing task for the same template', async () => {
-      const first = await store.createTask(sketchTask([{ name: 'a' }], { idempotencyKey: 'order-1' }));
-      const again = await store.createTask(sketchTask([{ name: 'a' }], { idempotencyKey: 'order-1' }));
+      const first = await createOne(store, sketchTask([{ name: 'a' }], { idempotencyKey: 'order-1' }));
+      const again = await createOne(store, sketchTask([{ name: 'a' }], { idempotencyKey: 'order-1' }));
       assert.equal(again.created, false);
       assert.equal(again.state.task.id, first.state.task.id);
       assert.deepEqual(again.events, []);
-      const otherTemplate = await store.createTask(
+      const otherTemplate = await createOne(
+        store,
         sketchTask([{ name: 'a' }], { idempotencyKey: 'order-1', name: 'other' }),
       );
       assert.equal(otherTemplate.created, true);
-      const otherKey = await store.createTask(sketchTask([{ name: 'a' }], { idempotencyKey: 'order-2' }));
+      const otherKey = await createOne(store, sketchTask([{ name: 'a' }], { idempotencyKey: 'order-2' }));
       assert.equal(otherKey.created, true);
     });
 
+    test('createTasks stores a batch atomically, honouring idempotency keys inside the batch', async () => {
+      const drafts = [
+        sketchTask([{ name: 'a' }], { idempotencyKey: 'batch-1' }),
+        sketchTask([{ name: 'a' }], { idempotencyKey: 'batch-1' }),
+        sketchTask([{ name: 'a' }, { name: 'b', depends_on: ['a'] }]),
+      ];
+      const results = await store.createTasks(drafts);
+      assert.deepEqual(
+        results.map((r) => r.created),
+        [true, false, true],
+      );
+      assert.equal(results[1]!.state.task.id, results[0]!.state.task.id);
+      assert.equal(results[2]!.state.steps.length, 2);
+      const seqs = results.flatMap((r) => r.events.map((e) => e.seq));
+      assert.deepEqual(
+        seqs,
+        [...seqs].sort((x, y) => x - y),
+      );
+      assert.deepEqual(await store.createTasks([]), []);
+      // A failing draft (duplicate step name) rolls the whole batch back.
+      const good = sketchTask([{ name: 'a' }]);
+      const bad = sketchTask([{ name: 'a' }, { name: 'a' }]);
+      await assert.rejects(store.createTasks([good, bad]));
+      assert.equal(await store.getTask(good.task.id), undefined);
+    });
+
     test('claimSteps leases runnable steps of known handlers, starts the task, passes input and dependency results', async () => {
-      const { state } = await store.createTask(
+      const { state } = await createOne(
+        store,
         sketchTask(
           [{ name: 'a' }, { name: 'b', handler: 'other/h@1.0.0' }, { name: 'c', depends_on: ['a'] }],
           { input: { id: 7 } },
@@ -232,7 +266,7 @@ export function storeContract(name: string, factory: StoreFactory): void {
       const late = sketchTask([{ name: 'a' }], { now: T0 + 100 });
       const early = sketchTask([{ name: 'a' }], { now: T0 + 50 });
       const future = sketchTask([{ name: 'a' }], { now: T0 + 10_000 });
-      for (const draft of [late, early, future]) await store.createTask(draft);
+      for (const draft of [late, early, future]) await createOne(store, draft);
       assert.equal(await store.nextRunAt([HANDLER]), T0 + 50);
       const one = await store.claimSteps({
         workerId: 'w',
@@ -261,7 +295,7 @@ export function storeContract(name: string, factory: StoreFactory): void {
     });
 
     test('concurrent claims never hand the same step to two workers', async () => {
-      for (let i = 0; i < 40; i++) await store.createTask(sketchTask([{ name: 'a' }]));
+      for (let i = 0; i < 40; i++) await createOne(store, sketchTask([{ name: 'a' }]));
       const claims = await Promise.all(
         ['w1', 'w2', 'w3', 'w4'].map((workerId) =>
           store.claimSteps({ workerId, limit: 15, handlers: [HANDLER], now: T0 + 1, leaseMs: 1000 }),
@@ -273,7 +307,7 @@ export function storeContract(name: string, factory: StoreFactory): void {
     });
 
     test('renewLeases extends held leases and reports lost ones', async () => {
-      await store.createTask(sketchTask([{ name: 'a' }]));
+      await createOne(store, sketchTask([{ name: 'a' }]));
       const { claimed } = await store.claimSteps({
         workerId: 'w1',
         limit: 1,
@@ -291,8 +325,8 @@ export function storeContract(name: string, factory: StoreFactory): void {
     });
 
     test('updateTasks applies planned changes atomically and rolls back when a planner throws', async () => {
-      const one = await store.createTask(sketchTask([{ name: 'a' }]));
-      const two = await store.createTask(sketchTask([{ name: 'a' }]));
+      const one = await createOne(store, sketchTask([{ name: 'a' }]));
+      const two = await createOne(store, sketchTask([{ name: 'a' }]));
       await assert.rejects(
         store.updateTasks([one.state.task.id, two.state.task.id], (state) => {
           if (state.task.id === two.state.task.id) throw new ConflictError('no');
@@ -330,7 +364,7 @@ export function storeContract(name: string, factory: StoreFactory): void {
     });
 
     test('events are listed in order, by task and after a sequence number', async () => {
-      const { state, events } = await store.createTask(sketchTask([{ name: 'a' }, { name: 'b' }]));
+      const { state, events } = await createOne(store, sketchTask([{ name: 'a' }, { name: 'b' }]));
       const appended = await store.appendEvents([
         {
           type: 'circuit.opened',
@@ -366,7 +400,7 @@ export function storeContract(name: string, factory: StoreFactory): void {
     test('a failed task gets a dead-letter entry that can be listed, paged and closed', async () => {
       const ids: string[] = [];
       for (let i = 0; i < 3; i++) {
-        const { state } = await store.createTask(sketchTask([{ name: 'a' }]));
+        const { state } = await createOne(store, sketchTask([{ name: 'a' }]));
         ids.push(state.task.id);
         await store.updateTasks([state.task.id], (s) => ({
           task: { ...s.task, status: 'failed' },
@@ -404,7 +438,7 @@ export function storeContract(name: string, factory: StoreFactory): void {
     test('listTasks filters and pages newest first', async () => {
       const made: string[] = [];
       for (let i = 0; i < 5; i++)
-        made.push((await store.createTask(sketchTask([{ name: 'a' }], { name: 'paged' }))).state.task.id);
+        made.push((await createOne(store, sketchTask([{ name: 'a' }], { name: 'paged' }))).state.task.id);
       const page1 = await store.listTasks({ name: 'paged', limit: 2 });
       const page2 = await store.listTasks({ name: 'paged', limit: 2, cursor: page1.nextCursor! });
       const page3 = await store.listTasks({ name: 'paged', limit: 2, cursor: page2.nextCursor! });
@@ -425,7 +459,7 @@ export function storeContract(name: string, factory: StoreFactory): void {
 
     test('stats count tasks by status and runnable steps', async () => {
       const before = await store.stats();
-      await store.createTask(sketchTask([{ name: 'a' }, { name: 'b' }]));
+      await createOne(store, sketchTask([{ name: 'a' }, { name: 'b' }]));
       const after = await store.stats();
       assert.equal(after.tasks.pending, before.tasks.pending + 1);
       assert.equal(after.readySteps, before.readySteps + 2);

@@ -63,6 +63,8 @@ export class SqliteStore implements Store {
     this.#db.exec(`PRAGMA busy_timeout = ${Math.trunc(options.busyTimeoutMs ?? 5000)}`);
     if (options.path !== ':memory:') this.#db.exec('PRAGMA journal_mode = WAL');
     this.#db.exec(`PRAGMA synchronous = ${options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
+    this.#db.exec('PRAGMA cache_size = -65536');
+    this.#db.exec('PRAGMA wal_autocheckpoint = 16384');
   }
 
   migrate(): Promise<{ applied: string[] }> {
@@ -87,19 +89,9 @@ export class SqliteStore implements Store {
     });
   }
 
-  createTask(draft: TaskDraft): Promise<CreateTaskResult> {
-    return this.#write((sql) => {
-      const { task } = draft;
-      if (task.idempotencyKey !== null) {
-        const existing = sql.taskByIdempotencyKey.get(task.namespace, task.name, task.idempotencyKey);
-        if (existing)
-          return { state: this.#loadState(sql, String(existing.id))!, created: false, events: [] };
-      }
-      sql.insertTask.run(...taskValues(task));
-      for (const step of draft.steps) sql.insertStep.run(...insertStepValues(step));
-      const events = this.#insertEvents(sql, draft.events);
-      return { state: this.#loadState(sql, task.id)!, created: true, events };
-    });
+  createTasks(drafts: readonly TaskDraft[]): Promise<CreateTaskResult[]> {
+    if (drafts.length === 0) return Promise.resolve([]);
+    return this.#write((sql) => drafts.map((draft) => this.#createTask(sql, draft)));
   }
 
   claimSteps(request: ClaimRequest): Promise<ClaimResult> {
@@ -158,14 +150,16 @@ export class SqliteStore implements Store {
 
   updateTasks(taskIds: readonly string[], planner: TaskPlanner): Promise<EventRecord[]> {
     return this.#write((sql) => {
-      const events: EventRecord[] = [];
+      const events: EventDraft[] = [];
       for (const taskId of new Set(taskIds)) {
         const state = this.#loadState(sql, taskId);
         if (!state) continue;
         const change = planner(state);
-        if (change) events.push(...this.#applyChange(sql, change));
+        if (!change) continue;
+        this.#applyChange(sql, change);
+        if (change.events) events.push(...change.events);
       }
-      return events;
+      return this.#insertEvents(sql, events);
     });
   }
 
@@ -252,6 +246,18 @@ export class SqliteStore implements Store {
 
   // ── internals ──────────────────────────────────────────────────────────────
 
+  #createTask(sql: Statements, draft: TaskDraft): CreateTaskResult {
+    const { task } = draft;
+    if (task.idempotencyKey !== null) {
+      const existing = sql.taskByIdempotencyKey.get(task.namespace, task.name, task.idempotencyKey);
+      if (existing) return { state: this.#loadState(sql, String(existing.id))!, created: false, events: [] };
+    }
+    sql.insertTask.run(...taskValues(task));
+    for (const step of draft.steps) sql.insertStep.run(...insertStepValues(step));
+    const events = this.#insertEvents(sql, draft.events);
+    return { state: this.#loadState(sql, task.id)!, created: true, events };
+  }
+
   #claimTask(
     sql: Statements,
     taskId: string,
@@ -261,11 +267,10 @@ export class SqliteStore implements Store {
   ): ClaimedStep['task'] {
     const cached = cache.get(taskId);
     if (cached) return cached;
-    const row = sql.taskForClaim.get(taskId)!;
-    if (row.status === 'pending') {
-      sql.startTask.run(now, now, taskId);
-      drafts.push(taskStartedEvent(taskId, now));
-    }
+    // One statement for the common case (first claim of a task): start it and read it back.
+    let row = sql.startTask.get(now, now, taskId);
+    if (row) drafts.push(taskStartedEvent(taskId, now));
+    else row = sql.taskForClaim.get(taskId)!;
     const task = {
       id: taskId,
       namespace: String(row.namespace),
@@ -294,20 +299,25 @@ export class SqliteStore implements Store {
     return { task: rowToTask(taskRow), steps: sql.stepsOfTask.all(taskId).map(rowToStep) };
   }
 
-  #applyChange(sql: Statements, change: TaskChange): EventRecord[] {
+  #applyChange(sql: Statements, change: TaskChange): void {
     if (change.task) sql.updateTask.run(...updateTaskValues(change.task));
     for (const step of change.steps ?? []) sql.updateStep.run(...updateStepValues(step));
     if (change.closeDeadLetters && change.task)
       sql.closeDeadLetters.run(change.task.updatedAt, change.task.id);
     if (change.deadLetter) sql.insertDeadLetter.run(...deadLetterValues(change.deadLetter));
-    return this.#insertEvents(sql, change.events ?? []);
   }
 
+  /**
+   * Appends events in one statement (a JSON array unpacked by SQLite) rather than one insert per
+   * event. Sequence numbers are assigned here, inside the write transaction, so they are dense
+   * and in commit order.
+   */
   #insertEvents(sql: Statements, drafts: readonly EventDraft[]): EventRecord[] {
-    return drafts.map((event) => {
-      const row = sql.insertEvent.get(...eventValues(event))!;
-      return { ...event, seq: Number(row.seq) };
-    });
+    if (drafts.length === 0) return [];
+    let seq = Number(sql.lastSeq.get()?.seq ?? 0);
+    const records = drafts.map((event) => ({ ...event, seq: ++seq }));
+    sql.insertEvents.run(JSON.stringify(records.map(eventTuple)));
+    return records;
   }
 
   #statements(): Statements {
@@ -416,8 +426,9 @@ function mutableStepValues(step: Omit<StepRow, 'id'>): SqlValue[] {
   ];
 }
 
-function eventValues(event: EventDraft): SqlValue[] {
+function eventTuple(event: EventRecord): SqlValue[] {
   return [
+    event.seq,
     event.taskId,
     event.step,
     event.type,
@@ -460,6 +471,20 @@ export function rowToTask(row: Row): TaskRow {
   };
 }
 
+// Every step of a template shares one spec text: parse each text once, not once per row read.
+const parsedSpecs = new Map<string, StepRow['spec']>();
+const MAX_CACHED_SPECS = 10_000;
+
+function parseSpec(text: string): StepRow['spec'] {
+  let spec = parsedSpecs.get(text);
+  if (!spec) {
+    if (parsedSpecs.size >= MAX_CACHED_SPECS) parsedSpecs.clear();
+    spec = Object.freeze(JSON.parse(text) as StepRow['spec']);
+    parsedSpecs.set(text, spec);
+  }
+  return spec;
+}
+
 export function rowToStep(row: Row): StepRow {
   return {
     id: Number(row.id),
@@ -467,7 +492,7 @@ export function rowToStep(row: Row): StepRow {
     position: Number(row.position),
     name: String(row.name),
     handler: String(row.handler),
-    spec: JSON.parse(String(row.spec)) as StepRow['spec'],
+    spec: parseSpec(String(row.spec)),
     status: row.status as StepRow['status'],
     attempts: Number(row.attempts),
     runAt: numberOrNull(row.run_at),

@@ -33,16 +33,21 @@ const SQL = {
       WHERE status = 'ready' AND run_at <= ? AND handler IN (SELECT value FROM json_each(?))
       ORDER BY run_at LIMIT ?)
     RETURNING *`,
-  taskForClaim: `SELECT status, namespace, name, version, input FROM tasks WHERE id = ?`,
-  startTask: `UPDATE tasks SET status = 'running', started_at = ?, updated_at = ? WHERE id = ?`,
+  taskForClaim: `SELECT namespace, name, version, input FROM tasks WHERE id = ?`,
+  startTask: `UPDATE tasks SET status = 'running', started_at = ?, updated_at = ?
+    WHERE id = ? AND status = 'pending' RETURNING namespace, name, version, input`,
   renewLease: `UPDATE steps SET lease_until = ?
     WHERE id = ? AND status = 'running' AND attempts = ? AND lease_owner = ?`,
   expiredLeases: `SELECT id, task_id, attempts FROM steps INDEXED BY steps_leases
     WHERE status = 'running' AND lease_until < ? ORDER BY lease_until LIMIT ?`,
   nextRunAt: `SELECT min(run_at) AS run_at FROM steps INDEXED BY steps_runnable
     WHERE status = 'ready' AND handler IN (SELECT value FROM json_each(?))`,
-  insertEvent: `INSERT INTO events (task_id, step, type, from_status, to_status, reason, attempt, error,
-    data, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq`,
+  lastSeq: `SELECT max(seq) AS seq FROM events`,
+  insertEvents: `INSERT INTO events (seq, task_id, step, type, from_status, to_status, reason, attempt,
+      error, data, at)
+    SELECT value->>0, value->>1, value->>2, value->>3, value->>4, value->>5, value->>6, value->>7,
+      value->>8, value->>9, value->>10
+    FROM json_each(?)`,
   eventsAfter: `SELECT * FROM events WHERE seq > ? ORDER BY seq LIMIT ?`,
   taskEventsAfter: `SELECT * FROM events WHERE task_id = ? AND seq > ? ORDER BY seq LIMIT ?`,
   insertDeadLetter: `INSERT INTO dead_letters (id, task_id, step, error, attempts, created_at, closed_at)

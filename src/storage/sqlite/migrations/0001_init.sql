@@ -46,8 +46,10 @@ CREATE INDEX steps_runnable ON steps (run_at) WHERE status = 'ready';
 -- Lease recovery scans only running rows.
 CREATE INDEX steps_leases ON steps (lease_until) WHERE status = 'running';
 
+-- seq is the rowid: ever-increasing because events are only appended (no AUTOINCREMENT, whose
+-- bookkeeping row would be rewritten on every insert).
 CREATE TABLE events (
-  seq         INTEGER PRIMARY KEY AUTOINCREMENT,
+  seq         INTEGER PRIMARY KEY,
   task_id     TEXT,
   step        TEXT,
   type        TEXT NOT NULL,
