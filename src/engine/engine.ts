@@ -178,7 +178,7 @@ export class Engine {
    * faster than one `startTask` per task for bulk loads.
    */
   async startTasks(requests: readonly StartTaskInput[]): Promise<{ task: TaskView; created: boolean }[]> {
-    if (!Array.isArray(requests))
+    if (!Array.isArray(requests as unknown))
       throw new ValidationError('startTasks needs an array of { template, input }');
     const now = this.#now();
     const drafts = requests.map((request, index) =>
