@@ -178,8 +178,8 @@ export class Engine {
    * faster than one `startTask` per task for bulk loads.
    */
   async startTasks(requests: readonly StartTaskInput[]): Promise<{ task: TaskView; created: boolean }[]> {
-    if (!Array.isArray(requests as unknown))
-      throw new ValidationError('startTasks needs an array of { template, input }');
+    const given: unknown = requests;
+    if (!Array.isArray(given)) throw new ValidationError('startTasks needs an array of { template, input }');
     const now = this.#now();
     const drafts = requests.map((request, index) =>
       this.#draftTask(request, now, requests.length > 1 ? index : undefined),
