@@ -1,8 +1,19 @@
 /**
- * Baton: durable, resilient workflows. The engine and its configuration; the store seam for
+ * Baton: durable, resilient workflows. The engine, its configuration, and the store seam for
  * custom deployments. See the README for a tour.
  */
 export * from './engine/index.ts';
+export {
+  ConfigError,
+  isConfigError,
+  loadConfig,
+  redactConfig,
+  redactUrl,
+  resolveConfig,
+  type BatonConfig,
+  type LoadConfigOptions,
+  type ResolvedConfig,
+} from './config/index.ts';
 export { openStore, SqliteStore, type Store } from './storage/index.ts';
 export {
   BatonError,
