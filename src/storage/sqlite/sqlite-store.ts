@@ -98,23 +98,26 @@ export class SqliteStore implements Store {
     if (request.limit <= 0 || request.handlers.length === 0)
       return Promise.resolve({ claimed: [], events: [] });
     return this.#write((sql) => {
-      const leaseUntil = request.now + request.leaseMs;
+      const { now } = request;
       const rows = sql.claim.all(
         request.workerId,
-        leaseUntil,
-        request.now,
-        request.now,
+        now + request.leaseMs,
+        now,
+        now,
         JSON.stringify(request.handlers),
         request.limit,
       );
       if (rows.length === 0) return { claimed: [], events: [] };
-      const drafts: EventDraft[] = [];
-      const tasks = new Map<string, ClaimedStep['task']>();
-      const claimed = rows.map((row) => {
-        const step = rowToStep(row);
-        const task = this.#claimTask(sql, step.taskId, request.now, tasks, drafts);
-        drafts.push(stepStartedEvent(step, request.now));
-        return { step, task, results: this.#dependencyResults(sql, step) };
+      const steps = rows.map(rowToStep);
+      const taskIds = JSON.stringify([...new Set(steps.map((step) => step.taskId))]);
+      // Set-based: one statement starts every pending task of the batch, one reads them all.
+      const drafts = sql.startTasks
+        .all(now, now, taskIds)
+        .map((row) => taskStartedEvent(String(row.id), now));
+      const tasks = new Map(sql.tasksForClaim.all(taskIds).map((row) => [String(row.id), claimedTask(row)]));
+      const claimed = steps.map((step) => {
+        drafts.push(stepStartedEvent(step, now));
+        return { step, task: tasks.get(step.taskId)!, results: this.#dependencyResults(sql, step) };
       });
       return { claimed, events: this.#insertEvents(sql, drafts) };
     });
@@ -150,16 +153,12 @@ export class SqliteStore implements Store {
 
   updateTasks(taskIds: readonly string[], planner: TaskPlanner): Promise<EventRecord[]> {
     return this.#write((sql) => {
-      const events: EventDraft[] = [];
-      for (const taskId of new Set(taskIds)) {
-        const state = this.#loadState(sql, taskId);
-        if (!state) continue;
+      const changes: TaskChange[] = [];
+      for (const state of this.#loadStates(sql, taskIds)) {
         const change = planner(state);
-        if (!change) continue;
-        this.#applyChange(sql, change);
-        if (change.events) events.push(...change.events);
+        if (change) changes.push(change);
       }
-      return this.#insertEvents(sql, events);
+      return this.#applyChanges(sql, changes);
     });
   }
 
@@ -258,30 +257,6 @@ export class SqliteStore implements Store {
     return { state: this.#loadState(sql, task.id)!, created: true, events };
   }
 
-  #claimTask(
-    sql: Statements,
-    taskId: string,
-    now: number,
-    cache: Map<string, ClaimedStep['task']>,
-    drafts: EventDraft[],
-  ): ClaimedStep['task'] {
-    const cached = cache.get(taskId);
-    if (cached) return cached;
-    // One statement for the common case (first claim of a task): start it and read it back.
-    let row = sql.startTask.get(now, now, taskId);
-    if (row) drafts.push(taskStartedEvent(taskId, now));
-    else row = sql.taskForClaim.get(taskId)!;
-    const task = {
-      id: taskId,
-      namespace: String(row.namespace),
-      name: String(row.name),
-      version: String(row.version),
-      input: parseJson(row.input),
-    };
-    cache.set(taskId, task);
-    return task;
-  }
-
   #dependencyResults(sql: Statements, step: StepRow): Record<string, unknown> {
     const results: Record<string, unknown> = {};
     if (step.spec.depends_on.length === 0) return results;
@@ -299,12 +274,37 @@ export class SqliteStore implements Store {
     return { task: rowToTask(taskRow), steps: sql.stepsOfTask.all(taskId).map(rowToStep) };
   }
 
-  #applyChange(sql: Statements, change: TaskChange): void {
-    if (change.task) sql.updateTask.run(...updateTaskValues(change.task));
-    for (const step of change.steps ?? []) sql.updateStep.run(...updateStepValues(step));
-    if (change.closeDeadLetters && change.task)
-      sql.closeDeadLetters.run(change.task.updatedAt, change.task.id);
-    if (change.deadLetter) sql.insertDeadLetter.run(...deadLetterValues(change.deadLetter));
+  /** Loads several tasks with their steps in two statements, in the order of `taskIds`. */
+  #loadStates(sql: Statements, taskIds: readonly string[]): TaskState[] {
+    const ids = JSON.stringify([...new Set(taskIds)]);
+    const steps = new Map<string, StepRow[]>();
+    for (const row of sql.stepsOfTasks.all(ids)) {
+      const step = rowToStep(row);
+      const list = steps.get(step.taskId);
+      if (list) list.push(step);
+      else steps.set(step.taskId, [step]);
+    }
+    return sql.tasksByIds.all(ids).map((row) => {
+      const task = rowToTask(row);
+      return { task, steps: steps.get(task.id) ?? [] };
+    });
+  }
+
+  /** Writes planned changes with one statement per kind of row, whatever the batch size. */
+  #applyChanges(sql: Statements, changes: readonly TaskChange[]): EventRecord[] {
+    const tasks = changes.flatMap((change) => (change.task ? [updateTaskValues(change.task)] : []));
+    const steps = changes.flatMap((change) => (change.steps ?? []).map(updateStepValues));
+    if (tasks.length > 0) sql.updateTasks.run(JSON.stringify(tasks));
+    if (steps.length > 0) sql.updateSteps.run(JSON.stringify(steps));
+    for (const change of changes) {
+      if (change.closeDeadLetters && change.task)
+        sql.closeDeadLetters.run(change.task.updatedAt, change.task.id);
+      if (change.deadLetter) sql.insertDeadLetter.run(...deadLetterValues(change.deadLetter));
+    }
+    return this.#insertEvents(
+      sql,
+      changes.flatMap((change) => change.events ?? []),
+    );
   }
 
   /**
@@ -452,6 +452,16 @@ function deadLetterValues(entry: DeadLetterRow): SqlValue[] {
     entry.createdAt,
     entry.closedAt,
   ];
+}
+
+function claimedTask(row: Row): ClaimedStep['task'] {
+  return {
+    id: String(row.id),
+    namespace: String(row.namespace),
+    name: String(row.name),
+    version: String(row.version),
+    input: parseJson(row.input),
+  };
 }
 
 export function rowToTask(row: Row): TaskRow {

@@ -9,9 +9,6 @@ export interface Prepared {
   all(...params: unknown[]): Row[];
 }
 
-const STEP_MUTABLE = `status = ?, attempts = ?, run_at = ?, lease_owner = ?, lease_until = ?,
-  started_at = ?, finished_at = ?, result = ?, error = ?`;
-
 /** Every hot-path statement, prepared once per connection. */
 const SQL = {
   insertTask: `INSERT INTO tasks (id, namespace, name, version, status, input, error, idempotency_key,
@@ -23,9 +20,17 @@ const SQL = {
   taskByIdempotencyKey: `SELECT id FROM tasks WHERE namespace = ? AND name = ? AND idempotency_key = ?`,
   stepsOfTask: `SELECT * FROM steps WHERE task_id = ? ORDER BY position`,
   taskStepResults: `SELECT name, result FROM steps WHERE task_id = ?`,
-  updateTask: `UPDATE tasks SET status = ?, error = ?, started_at = ?, finished_at = ?, updated_at = ?
-    WHERE id = ?`,
-  updateStep: `UPDATE steps SET ${STEP_MUTABLE} WHERE id = ?`,
+  tasksByIds: `SELECT * FROM tasks WHERE id IN (SELECT value FROM json_each(?))`,
+  stepsOfTasks: `SELECT * FROM steps WHERE task_id IN (SELECT value FROM json_each(?))
+    ORDER BY task_id, position`,
+  // Batched writes: one JSON array of rows (as arrays, in the column order below) per statement.
+  updateTasks: `UPDATE tasks SET status = r.value->>0, error = r.value->>1, started_at = r.value->>2,
+      finished_at = r.value->>3, updated_at = r.value->>4
+    FROM json_each(?) AS r WHERE tasks.id = r.value->>5`,
+  updateSteps: `UPDATE steps SET status = r.value->>0, attempts = r.value->>1, run_at = r.value->>2,
+      lease_owner = r.value->>3, lease_until = r.value->>4, started_at = r.value->>5,
+      finished_at = r.value->>6, result = r.value->>7, error = r.value->>8
+    FROM json_each(?) AS r WHERE steps.id = r.value->>9`,
   claim: `UPDATE steps SET status = 'running', attempts = attempts + 1, lease_owner = ?, lease_until = ?,
       started_at = ?, finished_at = NULL
     WHERE id IN (
@@ -33,9 +38,10 @@ const SQL = {
       WHERE status = 'ready' AND run_at <= ? AND handler IN (SELECT value FROM json_each(?))
       ORDER BY run_at LIMIT ?)
     RETURNING *`,
-  taskForClaim: `SELECT namespace, name, version, input FROM tasks WHERE id = ?`,
-  startTask: `UPDATE tasks SET status = 'running', started_at = ?, updated_at = ?
-    WHERE id = ? AND status = 'pending' RETURNING namespace, name, version, input`,
+  startTasks: `UPDATE tasks SET status = 'running', started_at = ?, updated_at = ?
+    WHERE id IN (SELECT value FROM json_each(?)) AND status = 'pending' RETURNING id`,
+  tasksForClaim: `SELECT id, namespace, name, version, input FROM tasks
+    WHERE id IN (SELECT value FROM json_each(?))`,
   renewLease: `UPDATE steps SET lease_until = ?
     WHERE id = ? AND status = 'running' AND attempts = ? AND lease_owner = ?`,
   expiredLeases: `SELECT id, task_id, attempts FROM steps INDEXED BY steps_leases
