@@ -1,5 +1,5 @@
 // The process entry of `baton`: the only module that touches process.argv and the exit code.
-import { runCli } from './program.ts';
+import { runCli } from './index.ts';
 
 process.exitCode = await runCli(process.argv.slice(2), {
   stdout: process.stdout,
