@@ -252,8 +252,8 @@ export class Engine {
     });
     try {
       for (;;) {
-        const view = await this.getTask(id);
-        if (TERMINAL_TASK_STATUSES.has(view.status)) return view;
+        const view = await this.getTask(id, { history: false });
+        if (TERMINAL_TASK_STATUSES.has(view.status)) return this.getTask(id);
         const remaining = deadline - Date.now();
         if (remaining <= 0)
           throw new BatonError(
