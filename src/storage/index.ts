@@ -1,10 +1,12 @@
 import { ValidationError } from '../util/errors.ts';
+import { PostgresStore } from './postgres/postgres-store.ts';
 import { SqliteStore } from './sqlite/sqlite-store.ts';
 import type { Store } from './store.ts';
 
 export type * from './records.ts';
 export type * from './store.ts';
 export { EVENT_TYPES, STEP_STATUSES, TASK_STATUSES } from './records.ts';
+export { PostgresStore, type PostgresStoreOptions } from './postgres/postgres-store.ts';
 export { SqliteStore, type SqliteStoreOptions } from './sqlite/sqlite-store.ts';
 
 /**
@@ -13,11 +15,7 @@ export { SqliteStore, type SqliteStoreOptions } from './sqlite/sqlite-store.ts';
  */
 export function openStore(url: string): Store {
   if (url.startsWith('sqlite:')) return new SqliteStore({ path: url.slice('sqlite:'.length) || ':memory:' });
-  if (/^postgres(ql)?:\/\//.test(url)) {
-    throw new ValidationError(
-      'PostgreSQL stores are not available in this version of Baton yet; use sqlite:PATH',
-    );
-  }
+  if (/^postgres(ql)?:\/\//i.test(url)) return new PostgresStore({ connectionString: url });
   throw new ValidationError(
     `unsupported store "${url.split(':')[0]}:": expected sqlite:PATH, sqlite::memory: or postgres://…`,
   );

@@ -99,7 +99,7 @@ export function storeContract(name: string, factory: StoreFactory): void {
     // Claims and lease scans see every step earlier tests left runnable or running: cancel those
     // tasks so each test starts with nothing runnable.
     beforeEach(async () => {
-      const far = Number.MAX_SAFE_INTEGER / 2;
+      const far = Math.floor(Number.MAX_SAFE_INTEGER / 2);
       for (;;) {
         await store.claimSteps({
           workerId: 'drain',
