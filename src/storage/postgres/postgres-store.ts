@@ -22,28 +22,28 @@ import type {
 } from '../store.ts';
 import { applyPostgresMigrations } from './migrate.ts';
 import {
-  columns,
-  DEAD_LETTER_WIDTH,
   deadLetterValues,
-  EVENT_WIDTH,
   eventValues,
-  jsonToSteps,
   page,
-  rowToDeadLetter,
-  rowToEvent,
-  rowToStep,
-  rowToTask,
-  STEP_INSERT_WIDTH,
-  TASK_INSERT_WIDTH,
-  STEP_UPDATE_WIDTH,
   stepInsertValues,
   stepUpdateValues,
-  TASK_UPDATE_WIDTH,
   taskUpdateValues,
   taskValues,
+  type Row,
+  type SqlValue,
+} from '../rows.ts';
+import {
+  columns,
+  DEAD_LETTER_WIDTH,
+  EVENT_WIDTH,
+  jsonToSteps,
+  pgRows,
+  STEP_INSERT_WIDTH,
+  STEP_UPDATE_WIDTH,
+  TASK_INSERT_WIDTH,
+  TASK_UPDATE_WIDTH,
   withSeqs,
 } from './rows.ts';
-import type { Row, SqlValue } from './rows.ts';
 import { statements } from './statements.ts';
 import type { Statement, Statements } from './statements.ts';
 
@@ -164,7 +164,7 @@ export class PostgresStore implements Store {
     const row = rows[0]!;
     const created = new Map<string, TaskState>();
     for (const task of (row.tasks ?? []) as Row[])
-      created.set(String(task.id), { task: rowToTask(task), steps: jsonToSteps(task.steps) });
+      created.set(String(task.id), { task: pgRows.task(task), steps: jsonToSteps(task.steps) });
     const drafted = drafts.filter((draft) => created.has(draft.task.id));
     const records = withSeqs(
       drafted.flatMap((draft) => draft.events),
@@ -250,7 +250,7 @@ export class PostgresStore implements Store {
   async getTask(id: string): Promise<TaskState | undefined> {
     const { rows } = await this.#query(this.#sql.taskState, [id]);
     const row = rows[0];
-    return row ? { task: rowToTask(row), steps: jsonToSteps(row.steps) } : undefined;
+    return row ? { task: pgRows.task(row), steps: jsonToSteps(row.steps) } : undefined;
   }
 
   async listTasks(query: TaskQuery): Promise<Page<TaskRow>> {
@@ -271,7 +271,7 @@ export class PostgresStore implements Store {
     const clause = where.length > 0 ? `WHERE ${where.join(' AND ')}` : '';
     const text = `SELECT * FROM ${this.#quotedSchema}.tasks ${clause} ORDER BY id DESC LIMIT $${values.length}`;
     const { rows } = await this.#query({ name: UNNAMED, text }, values);
-    return page(rows.map(rowToTask), query.limit, (task) => task.id);
+    return page(rows.map(pgRows.task), query.limit, (task) => task.id);
   }
 
   /**
@@ -284,7 +284,7 @@ export class PostgresStore implements Store {
       query.taskId === undefined
         ? await this.#query(this.#sql.eventsAfter, [after, query.limit])
         : await this.#query(this.#sql.taskEventsAfter, [query.taskId, after, query.limit]);
-    return rows.map(rowToEvent);
+    return rows.map(pgRows.event);
   }
 
   async listDeadLetters(query: DeadLetterQuery): Promise<Page<DeadLetterRow>> {
@@ -298,12 +298,12 @@ export class PostgresStore implements Store {
     const text = `SELECT * FROM ${this.#quotedSchema}.dead_letters WHERE ${where.join(' AND ')}
       ORDER BY id DESC LIMIT $${values.length}`;
     const { rows } = await this.#query({ name: UNNAMED, text }, values);
-    return page(rows.map(rowToDeadLetter), query.limit, (entry) => entry.id);
+    return page(rows.map(pgRows.deadLetter), query.limit, (entry) => entry.id);
   }
 
   async getDeadLetter(id: string): Promise<DeadLetterRow | undefined> {
     const { rows } = await this.#query(this.#sql.deadLetterById, [id]);
-    return rows[0] ? rowToDeadLetter(rows[0]) : undefined;
+    return rows[0] ? pgRows.deadLetter(rows[0]) : undefined;
   }
 
   async stats(): Promise<StoreStats> {
@@ -334,7 +334,7 @@ export class PostgresStore implements Store {
       drafts.map((draft) => draft.task.idempotencyKey),
     ]);
     for (const row of rows) {
-      const task = rowToTask(row);
+      const task = pgRows.task(row);
       found.set(keyOf(task), { task, steps: jsonToSteps(row.steps) });
     }
     for (const draft of drafts)
@@ -348,9 +348,9 @@ export class PostgresStore implements Store {
     const states = new Map<string, TaskState>();
     const tasks = await query(client, this.#sql.lockTasks, [ids]);
     if (tasks.rows.length === 0) return states;
-    for (const row of tasks.rows) states.set(String(row.id), { task: rowToTask(row), steps: [] });
+    for (const row of tasks.rows) states.set(String(row.id), { task: pgRows.task(row), steps: [] });
     const steps = await query(client, this.#sql.lockSteps, [[...states.keys()]]);
-    for (const row of steps.rows) states.get(String(row.task_id))?.steps.push(rowToStep(row));
+    for (const row of steps.rows) states.get(String(row.task_id))?.steps.push(pgRows.step(row));
     for (const state of states.values()) state.steps.sort((a, b) => a.position - b.position);
     return states;
   }
@@ -487,7 +487,7 @@ function claimedSteps(rows: readonly Row[], now: number): { claimed: ClaimedStep
   const drafts: EventDraft[] = [];
   const announced = new Set<string>();
   const claimed = rows.map((row) => {
-    const step = rowToStep(row);
+    const step = pgRows.step(row);
     if (row.task_started === true && !announced.has(step.taskId)) {
       announced.add(step.taskId);
       drafts.push(taskStartedEvent(step.taskId, now));

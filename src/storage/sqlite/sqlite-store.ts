@@ -7,7 +7,6 @@ import type {
   EventDraft,
   EventRecord,
   StepRow,
-  StoredError,
   TaskRow,
   TaskState,
   TaskStatus,
@@ -30,10 +29,20 @@ import type {
   TaskQuery,
 } from '../store.ts';
 import { stepStartedEvent, taskStartedEvent } from '../claim-events.ts';
+import {
+  deadLetterValues,
+  eventValues,
+  page,
+  rowReaders,
+  stepInsertValues,
+  stepUpdateValues,
+  taskUpdateValues,
+  taskValues,
+  type Row,
+  type SqlValue,
+} from '../rows.ts';
 import { applySqliteMigrations } from './migrate.ts';
 import { statements, type Statements } from './statements.ts';
-
-type Row = Record<string, unknown>;
 
 export interface SqliteStoreOptions {
   /** A file path, or `:memory:`. */
@@ -108,7 +117,7 @@ export class SqliteStore implements Store {
         request.limit,
       );
       if (rows.length === 0) return { claimed: [], events: [] };
-      const steps = rows.map(rowToStep);
+      const steps = rows.map(sqliteRows.step);
       const taskIds = JSON.stringify([...new Set(steps.map((step) => step.taskId))]);
       // Set-based: one statement starts every pending task of the batch, one reads them all.
       const drafts = sql.startTasks
@@ -189,7 +198,7 @@ export class SqliteStore implements Store {
       const rows = this.#db
         .prepare(`SELECT * FROM tasks ${clause} ORDER BY id DESC LIMIT ?`)
         .all(...params, query.limit + 1) as Row[];
-      return page(rows.map(rowToTask), query.limit, (task) => task.id);
+      return page(rows.map(sqliteRows.task), query.limit, (task) => task.id);
     });
   }
 
@@ -200,7 +209,7 @@ export class SqliteStore implements Store {
         query.taskId === undefined
           ? sql.eventsAfter.all(after, query.limit)
           : sql.taskEventsAfter.all(query.taskId, after, query.limit);
-      return rows.map(rowToEvent);
+      return rows.map(sqliteRows.event);
     });
   }
 
@@ -215,14 +224,14 @@ export class SqliteStore implements Store {
       const rows = this.#db
         .prepare(`SELECT * FROM dead_letters WHERE ${where.join(' AND ')} ORDER BY id DESC LIMIT ?`)
         .all(...params, query.limit + 1) as Row[];
-      return page(rows.map(rowToDeadLetter), query.limit, (entry) => entry.id);
+      return page(rows.map(sqliteRows.deadLetter), query.limit, (entry) => entry.id);
     });
   }
 
   getDeadLetter(id: string): Promise<DeadLetterRow | undefined> {
     return this.#read((sql) => {
       const row = sql.deadLetterById.get(id);
-      return row ? rowToDeadLetter(row) : undefined;
+      return row ? sqliteRows.deadLetter(row) : undefined;
     });
   }
 
@@ -252,7 +261,7 @@ export class SqliteStore implements Store {
       if (existing) return { state: this.#loadState(sql, String(existing.id))!, created: false, events: [] };
     }
     sql.insertTask.run(...taskValues(task));
-    for (const step of draft.steps) sql.insertStep.run(...insertStepValues(step));
+    for (const step of draft.steps) sql.insertStep.run(...stepInsertValues(step));
     const events = this.#insertEvents(sql, draft.events);
     return { state: this.#loadState(sql, task.id)!, created: true, events };
   }
@@ -263,7 +272,7 @@ export class SqliteStore implements Store {
     const wanted = new Set(step.spec.depends_on);
     for (const row of sql.taskStepResults.all(step.taskId)) {
       const name = String(row.name);
-      if (wanted.has(name)) results[name] = parseJson(row.result);
+      if (wanted.has(name)) results[name] = parseJsonText(row.result);
     }
     return results;
   }
@@ -271,7 +280,7 @@ export class SqliteStore implements Store {
   #loadState(sql: Statements, taskId: string): TaskState | undefined {
     const taskRow = sql.taskById.get(taskId);
     if (!taskRow) return undefined;
-    return { task: rowToTask(taskRow), steps: sql.stepsOfTask.all(taskId).map(rowToStep) };
+    return { task: sqliteRows.task(taskRow), steps: sql.stepsOfTask.all(taskId).map(sqliteRows.step) };
   }
 
   /** Loads several tasks with their steps in two statements, in the order of `taskIds`. */
@@ -279,21 +288,21 @@ export class SqliteStore implements Store {
     const ids = JSON.stringify([...new Set(taskIds)]);
     const steps = new Map<string, StepRow[]>();
     for (const row of sql.stepsOfTasks.all(ids)) {
-      const step = rowToStep(row);
+      const step = sqliteRows.step(row);
       const list = steps.get(step.taskId);
       if (list) list.push(step);
       else steps.set(step.taskId, [step]);
     }
     return sql.tasksByIds.all(ids).map((row) => {
-      const task = rowToTask(row);
+      const task = sqliteRows.task(row);
       return { task, steps: steps.get(task.id) ?? [] };
     });
   }
 
   /** Writes planned changes with one statement per kind of row, whatever the batch size. */
   #applyChanges(sql: Statements, changes: readonly TaskChange[]): EventRecord[] {
-    const tasks = changes.flatMap((change) => (change.task ? [updateTaskValues(change.task)] : []));
-    const steps = changes.flatMap((change) => (change.steps ?? []).map(updateStepValues));
+    const tasks = changes.flatMap((change) => (change.task ? [taskUpdateValues(change.task)] : []));
+    const steps = changes.flatMap((change) => (change.steps ?? []).map(stepUpdateValues));
     if (tasks.length > 0) sql.updateTasks.run(JSON.stringify(tasks));
     if (steps.length > 0) sql.updateSteps.run(JSON.stringify(steps));
     for (const change of changes) {
@@ -356,103 +365,28 @@ export class SqliteStore implements Store {
   }
 }
 
-// ── row mapping ──────────────────────────────────────────────────────────────
+// ── row mapping (SQLite specifics; the shared part is ../rows.ts) ─────────────
 
-type SqlValue = string | number | null;
-
-function json(value: unknown): string | null {
-  return value === undefined || value === null ? null : JSON.stringify(value);
-}
-
-function parseJson(value: unknown): unknown {
+function parseJsonText(value: unknown): unknown {
   return typeof value === 'string' ? JSON.parse(value) : null;
 }
 
-function textOrNull(value: unknown): string | null {
-  return typeof value === 'string' ? value : null;
+// Every step of a template shares one spec text: parse each text once, not once per row read.
+const parsedSpecs = new Map<string, StepRow['spec']>();
+const MAX_CACHED_SPECS = 10_000;
+
+function parseSpec(text: unknown): StepRow['spec'] {
+  const key = String(text);
+  let spec = parsedSpecs.get(key);
+  if (!spec) {
+    if (parsedSpecs.size >= MAX_CACHED_SPECS) parsedSpecs.clear();
+    spec = Object.freeze(JSON.parse(key) as StepRow['spec']);
+    parsedSpecs.set(key, spec);
+  }
+  return spec;
 }
 
-function numberOrNull(value: unknown): number | null {
-  return value === null || value === undefined ? null : Number(value);
-}
-
-function taskValues(task: TaskRow): SqlValue[] {
-  return [
-    task.id,
-    task.namespace,
-    task.name,
-    task.version,
-    task.status,
-    JSON.stringify(task.input ?? null),
-    json(task.error),
-    task.idempotencyKey,
-    task.createdAt,
-    task.startedAt,
-    task.finishedAt,
-    task.updatedAt,
-  ];
-}
-
-function updateTaskValues(task: TaskRow): SqlValue[] {
-  return [task.status, json(task.error), task.startedAt, task.finishedAt, task.updatedAt, task.id];
-}
-
-function insertStepValues(step: Omit<StepRow, 'id'>): SqlValue[] {
-  return [
-    step.taskId,
-    step.position,
-    step.name,
-    step.handler,
-    JSON.stringify(step.spec),
-    ...mutableStepValues(step),
-  ];
-}
-
-function updateStepValues(step: StepRow): SqlValue[] {
-  return [...mutableStepValues(step), step.id];
-}
-
-function mutableStepValues(step: Omit<StepRow, 'id'>): SqlValue[] {
-  return [
-    step.status,
-    step.attempts,
-    step.runAt,
-    step.leaseOwner,
-    step.leaseUntil,
-    step.startedAt,
-    step.finishedAt,
-    json(step.result),
-    json(step.error),
-  ];
-}
-
-function eventTuple(event: EventRecord): SqlValue[] {
-  return [
-    event.seq,
-    event.taskId,
-    event.step,
-    event.type,
-    event.from,
-    event.to,
-    event.reason,
-    event.attempt,
-    json(event.error),
-    json(event.data),
-    event.at,
-  ];
-}
-
-function deadLetterValues(entry: DeadLetterRow): SqlValue[] {
-  return [
-    entry.id,
-    entry.taskId,
-    entry.step,
-    json(entry.error),
-    entry.attempts,
-    entry.createdAt,
-    entry.closedAt,
-  ];
-}
+const sqliteRows = rowReaders(parseJsonText, parseSpec);
 
 function claimedTask(row: Row): ClaimedStep['task'] {
   return {
@@ -460,92 +394,11 @@ function claimedTask(row: Row): ClaimedStep['task'] {
     namespace: String(row.namespace),
     name: String(row.name),
     version: String(row.version),
-    input: parseJson(row.input),
+    input: parseJsonText(row.input),
   };
 }
 
-export function rowToTask(row: Row): TaskRow {
-  return {
-    id: String(row.id),
-    namespace: String(row.namespace),
-    name: String(row.name),
-    version: String(row.version),
-    status: row.status as TaskStatus,
-    input: parseJson(row.input),
-    error: parseJson(row.error) as StoredError | null,
-    idempotencyKey: textOrNull(row.idempotency_key),
-    createdAt: Number(row.created_at),
-    startedAt: numberOrNull(row.started_at),
-    finishedAt: numberOrNull(row.finished_at),
-    updatedAt: Number(row.updated_at),
-  };
-}
-
-// Every step of a template shares one spec text: parse each text once, not once per row read.
-const parsedSpecs = new Map<string, StepRow['spec']>();
-const MAX_CACHED_SPECS = 10_000;
-
-function parseSpec(text: string): StepRow['spec'] {
-  let spec = parsedSpecs.get(text);
-  if (!spec) {
-    if (parsedSpecs.size >= MAX_CACHED_SPECS) parsedSpecs.clear();
-    spec = Object.freeze(JSON.parse(text) as StepRow['spec']);
-    parsedSpecs.set(text, spec);
-  }
-  return spec;
-}
-
-export function rowToStep(row: Row): StepRow {
-  return {
-    id: Number(row.id),
-    taskId: String(row.task_id),
-    position: Number(row.position),
-    name: String(row.name),
-    handler: String(row.handler),
-    spec: parseSpec(String(row.spec)),
-    status: row.status as StepRow['status'],
-    attempts: Number(row.attempts),
-    runAt: numberOrNull(row.run_at),
-    leaseOwner: textOrNull(row.lease_owner),
-    leaseUntil: numberOrNull(row.lease_until),
-    startedAt: numberOrNull(row.started_at),
-    finishedAt: numberOrNull(row.finished_at),
-    result: parseJson(row.result),
-    error: parseJson(row.error) as StoredError | null,
-  };
-}
-
-function rowToEvent(row: Row): EventRecord {
-  return {
-    seq: Number(row.seq),
-    taskId: textOrNull(row.task_id),
-    step: textOrNull(row.step),
-    type: row.type as EventRecord['type'],
-    from: textOrNull(row.from_status),
-    to: textOrNull(row.to_status),
-    reason: textOrNull(row.reason),
-    attempt: numberOrNull(row.attempt),
-    error: parseJson(row.error) as StoredError | null,
-    data: parseJson(row.data) as Record<string, unknown> | null,
-    at: Number(row.at),
-  };
-}
-
-function rowToDeadLetter(row: Row): DeadLetterRow {
-  return {
-    id: String(row.id),
-    taskId: String(row.task_id),
-    step: String(row.step),
-    error: parseJson(row.error) as StoredError | null,
-    attempts: Number(row.attempts),
-    createdAt: Number(row.created_at),
-    closedAt: numberOrNull(row.closed_at),
-  };
-}
-
-function page<T>(items: T[], limit: number, cursorOf: (item: T) => string): Page<T> {
-  const hasMore = items.length > limit;
-  const pageItems = hasMore ? items.slice(0, limit) : items;
-  const last = pageItems.at(-1);
-  return { items: pageItems, nextCursor: hasMore && last !== undefined ? cursorOf(last) : null };
+/** An event row for the batched insert: its seq, then the shared event columns. */
+function eventTuple(event: EventRecord): SqlValue[] {
+  return [event.seq, ...eventValues(event)];
 }

@@ -23,14 +23,14 @@ const SQL = {
   tasksByIds: `SELECT * FROM tasks WHERE id IN (SELECT value FROM json_each(?))`,
   stepsOfTasks: `SELECT * FROM steps WHERE task_id IN (SELECT value FROM json_each(?))
     ORDER BY task_id, position`,
-  // Batched writes: one JSON array of rows (as arrays, in the column order below) per statement.
-  updateTasks: `UPDATE tasks SET status = r.value->>0, error = r.value->>1, started_at = r.value->>2,
-      finished_at = r.value->>3, updated_at = r.value->>4
-    FROM json_each(?) AS r WHERE tasks.id = r.value->>5`,
-  updateSteps: `UPDATE steps SET status = r.value->>0, attempts = r.value->>1, run_at = r.value->>2,
-      lease_owner = r.value->>3, lease_until = r.value->>4, started_at = r.value->>5,
-      finished_at = r.value->>6, result = r.value->>7, error = r.value->>8
-    FROM json_each(?) AS r WHERE steps.id = r.value->>9`,
+  // Batched writes: one JSON array of row tuples (../rows.ts column order) per statement.
+  updateTasks: `UPDATE tasks SET status = r.value->>1, error = r.value->>2, started_at = r.value->>3,
+      finished_at = r.value->>4, updated_at = r.value->>5
+    FROM json_each(?) AS r WHERE tasks.id = r.value->>0`,
+  updateSteps: `UPDATE steps SET status = r.value->>1, attempts = r.value->>2, run_at = r.value->>3,
+      lease_owner = r.value->>4, lease_until = r.value->>5, started_at = r.value->>6,
+      finished_at = r.value->>7, result = r.value->>8, error = r.value->>9
+    FROM json_each(?) AS r WHERE steps.id = r.value->>0`,
   claim: `UPDATE steps SET status = 'running', attempts = attempts + 1, lease_owner = ?, lease_until = ?,
       started_at = ?, finished_at = NULL
     WHERE id IN (
