@@ -14,7 +14,14 @@ export {
   type LoadConfigOptions,
   type ResolvedConfig,
 } from './config/index.ts';
-export { openStore, SqliteStore, type Store } from './storage/index.ts';
+export {
+  openStore,
+  PostgresStore,
+  SqliteStore,
+  type PostgresStoreOptions,
+  type SqliteStoreOptions,
+  type Store,
+} from './storage/index.ts';
 export {
   BatonError,
   ConflictError,

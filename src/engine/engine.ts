@@ -419,6 +419,7 @@ export class Engine {
         retryable: step.retryable,
         timeout_ms: step.timeout_ms ?? null,
         handler_config: typeof step.handler === 'object' ? { ...step.handler } : null,
+        ...(step.description ? { description: step.description } : {}),
       },
       status: 'pending',
       attempts: 0,

@@ -1,6 +1,7 @@
 /**
- * Errors a step handler throws to steer retries (SPEC §2.2). Recognised by their `kind` brand, not
- * `instanceof`, so errors from another copy of the package still count.
+ * Errors a step handler throws to steer retries (SPEC §2.2). The engine reads their `retryable`
+ * and `retryAfterMs` fields, not `instanceof`, so errors from another copy of the package (or any
+ * library error carrying those fields, like the HTTP client's) steer retries too.
  */
 
 /** Fails the step at once: no retry, whatever attempts are left. */
@@ -35,11 +36,18 @@ export interface FailureClass {
   retryAfterMs: number | undefined;
 }
 
+/** Stable codes of errors that retrying cannot fix: bad input is still bad on the next attempt. */
+const NEVER_RETRIED_CODES: ReadonlySet<string> = new Set(['validation_failed', 'config_invalid']);
+
 export function classifyFailure(error: unknown): FailureClass {
   if (typeof error !== 'object' || error === null) return { retryable: true, retryAfterMs: undefined };
-  const { retryable, retryAfterMs } = error as { retryable?: unknown; retryAfterMs?: unknown };
+  const { retryable, retryAfterMs, code } = error as {
+    retryable?: unknown;
+    retryAfterMs?: unknown;
+    code?: unknown;
+  };
   return {
-    retryable: retryable !== false,
+    retryable: retryable !== false && !(typeof code === 'string' && NEVER_RETRIED_CODES.has(code)),
     retryAfterMs:
       typeof retryAfterMs === 'number' && Number.isFinite(retryAfterMs) && retryAfterMs >= 0
         ? retryAfterMs

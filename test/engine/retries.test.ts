@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { PermanentError, RetryableError } from '../../src/engine/index.ts';
+import { ValidationError } from '../../src/util/errors.ts';
 import { DEFAULT_RETRY_POLICY, resolveRetryPolicy, retryDelayMs } from '../../src/engine/retry.ts';
 import type { BatonEvent } from '../../src/engine/views.ts';
 import { handlers, template, testEngine } from './harness.ts';
@@ -261,4 +262,22 @@ test('a result that is not JSON fails the step permanently with a clear error', 
   assert.equal(done.status, 'failed');
   assert.equal(done.steps[0]!.attempts, 1);
   assert.match(done.steps[0]!.error!.message, /not JSON-serialisable/);
+});
+
+test('a validation error thrown by a handler is not retried (SPEC §2.4)', async () => {
+  const engine = await testEngine();
+  let calls = 0;
+  handlers(engine, {
+    validate: () => {
+      calls += 1;
+      throw new ValidationError('amount must be positive');
+    },
+  });
+  template(engine, 'validating', [{ name: 'validate', retry: { max_attempts: 5 } }]);
+  engine.startWorkers();
+  const { task } = await engine.startTask({ template: 'test.validating' });
+  const done = await engine.waitForTask(task.id, { timeoutMs: 5000 });
+  assert.equal(done.status, 'failed');
+  assert.equal(calls, 1);
+  assert.equal(done.steps[0]!.error!.retryable, false);
 });
