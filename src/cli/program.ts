@@ -4,6 +4,7 @@ import { isConfigError } from '../config/index.ts';
 import { COMMANDS } from './commands/index.ts';
 import { createCliContext } from './context.ts';
 import type { CliContext, CliIo } from './context.ts';
+import { isBatonError } from '../util/errors.ts';
 import { EXIT_CODES, EXIT_CODES_HELP } from './exit-codes.ts';
 import { addGlobalOptions } from './global-options.ts';
 
@@ -49,6 +50,10 @@ function createProgram(context: CliContext): Command {
 function reportFailure(error: unknown, context: CliContext): number {
   // Commander has already printed its message (or the help or version asked for).
   if (error instanceof CommanderError) return error.exitCode === 0 ? EXIT_CODES.ok : EXIT_CODES.usage;
+  if (isBatonError(error) && error.code === 'validation_failed') {
+    context.io.stderr.write(`baton: ${error.message}\n`);
+    return EXIT_CODES.usage;
+  }
   if (isConfigError(error)) {
     context.io.stderr.write(
       `baton: ${error.message}\n(run "baton config --docs" for every key and what it accepts)\n`,

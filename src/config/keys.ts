@@ -191,8 +191,16 @@ export const CONFIG_KEYS = {
   },
   templatesDir: {
     env: 'BATON_TEMPLATES_DIR',
+    flag: '--templates-dir <dir>',
     meaning: 'Folder of YAML/JSON templates loaded at start',
     ...text('a folder path'),
+  },
+  handlers: {
+    env: 'BATON_HANDLERS',
+    flag: '--handlers <module>',
+    meaning:
+      "Module that registers this process's step handlers (and templates): its default export is called with the engine",
+    ...text('a path to a .ts or .js module'),
   },
   debug: {
     env: 'BATON_DEBUG',

@@ -71,6 +71,7 @@ const LAYER_VALUES = {
     [0, 1, 2],
   ],
   templatesDir: [['./file-templates', './env-templates', './flag-templates']],
+  handlers: [['./file-handlers.ts', './env-handlers.ts', './flag-handlers.ts']],
   debug: [
     ['yes', 'false', '1'],
     [true, false, true],
@@ -125,6 +126,7 @@ describe('layer precedence: defaults < file < env < flags, key by key', () => {
       pollIntervalMs: 1_000,
       shutdownTimeoutMs: 10_000,
       templatesDir: undefined,
+      handlers: undefined,
       debug: false,
     });
     for (const key of CONFIG_KEY_NAMES) assert.deepEqual(sources[key], { layer: 'default' }, key);

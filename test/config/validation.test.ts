@@ -56,6 +56,7 @@ const BAD_VALUES: Record<ConfigKey, readonly string[]> = {
   pollIntervalMs: ['9', '60001'],
   shutdownTimeoutMs: ['-1', '600001'],
   templatesDir: ['  '],
+  handlers: ['  '],
   debug: ['enabled'],
 };
 
