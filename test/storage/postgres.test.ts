@@ -7,7 +7,8 @@ import { pino } from 'pino';
 import { createEngine } from '../../src/engine/index.ts';
 import type { Engine } from '../../src/engine/index.ts';
 import { planCancel, planOutcomes } from '../../src/engine/transitions.ts';
-import { postgresMigrations } from '../../src/storage/postgres/migrate.ts';
+import { readMigrations } from '../../src/storage/migrations.ts';
+import { MIGRATIONS_DIR } from '../../src/storage/postgres/migrate.ts';
 import { PostgresStore } from '../../src/storage/postgres/postgres-store.ts';
 import type { PostgresStoreOptions } from '../../src/storage/postgres/postgres-store.ts';
 import type { EventRecord } from '../../src/storage/records.ts';
@@ -118,7 +119,7 @@ describePostgres('PostgresStore', (pg) => {
     const db = await pg.createDatabase();
     const racers = Array.from({ length: 4 }, () => open(db.url));
     const results = await Promise.all(racers.map((store) => store.migrate()));
-    const all = postgresMigrations().map((migration) => migration.id);
+    const all = readMigrations(MIGRATIONS_DIR).map((migration) => migration.id);
     assert.deepEqual(results.flatMap((result) => result.applied).sort(), all);
     assert.equal(results.filter((result) => result.applied.length > 0).length, 1);
     const recorded = await withPgClient(db.url, (client) =>

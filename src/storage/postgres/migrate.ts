@@ -1,8 +1,8 @@
-import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { readMigrations } from '../migrations.ts';
 import type { ClientBase } from 'pg';
 
-const MIGRATIONS_DIR = join(import.meta.dirname, 'migrations');
+export const MIGRATIONS_DIR = join(import.meta.dirname, 'migrations');
 
 /**
  * Key of the advisory lock every Baton migrator takes (`'baton'` in ASCII). It is the same for
@@ -12,17 +12,6 @@ export const MIGRATION_LOCK_KEY = 0x6261746f6e;
 
 /** How long a migrator waits for another one before giving up with a clear error. */
 const LOCK_TIMEOUT = '60s';
-
-/** Numbered SQL files, in order: `0001_init.sql`, `0002_….sql`, … */
-export function postgresMigrations(): { id: string; sql: string }[] {
-  return readdirSync(MIGRATIONS_DIR)
-    .filter((file) => /^\d{4}_.+\.sql$/.test(file))
-    .sort()
-    .map((file) => ({
-      id: file.replace(/\.sql$/, ''),
-      sql: readFileSync(join(MIGRATIONS_DIR, file), 'utf8'),
-    }));
-}
 
 /**
  * Applies pending migrations to `schema` (an already quoted identifier) in one transaction that
@@ -57,7 +46,7 @@ async function applyPending(
   const applied: string[] = [];
   // Migration files use unqualified names; SET LOCAL ends with the transaction.
   await client.query(`SET LOCAL search_path TO ${schema}`);
-  for (const migration of postgresMigrations()) {
+  for (const migration of readMigrations(MIGRATIONS_DIR)) {
     if (done.has(migration.id)) continue;
     // The row goes in first: a migrator that somehow ran without the lock fails on the primary
     // key instead of applying the same DDL twice.

@@ -1,19 +1,8 @@
-import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { readMigrations } from '../migrations.ts';
 import type { DatabaseSync } from 'node:sqlite';
 
 const MIGRATIONS_DIR = join(import.meta.dirname, 'migrations');
-
-/** Numbered SQL files, in order: `0001_init.sql`, `0002_….sql`, … */
-export function sqliteMigrations(): { id: string; sql: string }[] {
-  return readdirSync(MIGRATIONS_DIR)
-    .filter((file) => /^\d{4}_.+\.sql$/.test(file))
-    .sort()
-    .map((file) => ({
-      id: file.replace(/\.sql$/, ''),
-      sql: readFileSync(join(MIGRATIONS_DIR, file), 'utf8'),
-    }));
-}
 
 /**
  * Applies pending migrations in one `BEGIN IMMEDIATE` transaction: SQLite's write lock makes a
@@ -28,7 +17,7 @@ export function applySqliteMigrations(db: DatabaseSync): string[] {
       (db.prepare('SELECT id FROM baton_migrations').all() as { id: string }[]).map((row) => row.id),
     );
     const applied: string[] = [];
-    for (const migration of sqliteMigrations()) {
+    for (const migration of readMigrations(MIGRATIONS_DIR)) {
       if (done.has(migration.id)) continue;
       db.exec(migration.sql);
       db.prepare('INSERT INTO baton_migrations (id, applied_at) VALUES (?, ?)').run(migration.id, Date.now());
