@@ -92,6 +92,7 @@ export class Engine {
   readonly #bus: EventBus;
   readonly #circuits: CircuitBreakers;
   readonly #workers: WorkerPool;
+  #stopWaking: (() => void) | undefined;
   #closed = false;
 
   constructor(options: EngineOptions, store: Store, ownsStore: boolean) {
@@ -329,10 +330,13 @@ export class Engine {
   startWorkers(): void {
     if (this.#closed) throw new ValidationError('the engine is closed');
     this.#workers.start();
+    this.#stopWaking ??= this.store.onWake?.(() => this.#workers.notify());
   }
 
   /** Stops claiming; running steps get until `timeoutMs` to finish, then are released to other workers. */
   stopWorkers(options?: { timeoutMs?: number }): Promise<void> {
+    this.#stopWaking?.();
+    this.#stopWaking = undefined;
     return this.#workers.stop(options?.timeoutMs ?? 10_000);
   }
 

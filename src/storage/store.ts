@@ -133,6 +133,11 @@ export interface Store {
   nextRunAt(handlers: readonly string[]): Promise<number | null>;
   /** Locks the tasks, plans each change, writes them all in one transaction. */
   updateTasks(taskIds: readonly string[], planner: TaskPlanner): Promise<EventRecord[]>;
+  /**
+   * Optional: calls `listener` whenever any process may have made steps runnable (PostgreSQL
+   * LISTEN/NOTIFY); returns the unsubscribe function. Stores without it are only polled.
+   */
+  onWake?(listener: () => void): () => void;
   /** Events not tied to a task (circuit breaker changes). */
   appendEvents(events: readonly EventDraft[]): Promise<EventRecord[]>;
 

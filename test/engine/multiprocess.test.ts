@@ -145,4 +145,39 @@ describePostgres('several worker processes on one PostgreSQL', (pg) => {
       'each step completion recorded once',
     );
   });
+
+  test('LISTEN/NOTIFY: a task started by another process runs at once, also after the listener reconnects', async () => {
+    // Polls once a minute: only a wake-up can make it run the task within the deadline.
+    const worker = await createEngine({
+      store: pg.url,
+      logger: pino({ level: 'silent' }),
+      pollIntervalMs: 60_000,
+    });
+    const starter = await createEngine({
+      store: pg.url,
+      logger: pino({ level: 'silent' }),
+      pollIntervalMs: 20,
+    });
+    try {
+      register(worker);
+      register(starter);
+      worker.startWorkers();
+      await new Promise((resolve) => setTimeout(resolve, 300)); // the worker is idle, listening
+      const first = await starter.startTask({ template: 'mp.diamond', input: { wake: 1 } });
+      assertDiamondRanInOrder(await starter.waitForTask(first.task.id, { timeoutMs: 5_000 }));
+
+      // Drop the listening connection as a server restart would; the channel reconnects by itself.
+      await withPgClient(pg.url, (client) =>
+        client.query(
+          `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'baton-listen' AND datname = current_database()`,
+        ),
+      );
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      const second = await starter.startTask({ template: 'mp.diamond', input: { wake: 2 } });
+      assertDiamondRanInOrder(await starter.waitForTask(second.task.id, { timeoutMs: 5_000 }));
+    } finally {
+      await worker.close();
+      await starter.close();
+    }
+  });
 });

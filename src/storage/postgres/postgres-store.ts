@@ -21,6 +21,7 @@ import type {
   TaskQuery,
 } from '../store.ts';
 import { applyPostgresMigrations } from './migrate.ts';
+import { WakeChannel } from './wake-channel.ts';
 import {
   deadLetterValues,
   eventValues,
@@ -103,6 +104,8 @@ export class PostgresStore implements Store {
   readonly #pool: pg.Pool;
   readonly #sql: Statements;
   readonly #quotedSchema: string;
+  readonly #wake: WakeChannel;
+  readonly #onError: (error: Error) => void;
   #closed = false;
 
   constructor(options: PostgresStoreOptions) {
@@ -122,8 +125,17 @@ export class PostgresStore implements Store {
     });
     // An idle client that loses its connection emits 'error' on the pool; with no listener that
     // is an unhandled 'error' event and the process dies. The pool discards the client anyway.
-    const onError = options.onError ?? (() => {});
-    this.#pool.on('error', (error) => onError(error));
+    this.#onError = options.onError ?? (() => {});
+    this.#pool.on('error', (error) => this.#onError(error));
+    this.#wake = new WakeChannel(options.connectionString, `baton_wake_${this.schema}`, this.#onError);
+  }
+
+  /**
+   * Wake-ups from every process on this schema (LISTEN/NOTIFY): tasks created or steps made ready
+   * elsewhere start within milliseconds instead of at the next poll.
+   */
+  onWake(listener: () => void): () => void {
+    return this.#wake.subscribe(listener);
   }
 
   async migrate(): Promise<{ applied: string[] }> {
@@ -138,6 +150,7 @@ export class PostgresStore implements Store {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.#wake.close();
     await this.#pool.end();
   }
 
@@ -170,6 +183,7 @@ export class PostgresStore implements Store {
       drafted.flatMap((draft) => draft.events),
       row.seqs as unknown[],
     );
+    if (created.size > 0) this.#wakeOthers();
     const existing = await this.#existingTasks(drafts.filter((draft) => !created.has(draft.task.id)));
     return drafts.map((draft) => {
       const state = created.get(draft.task.id);
@@ -226,10 +240,11 @@ export class PostgresStore implements Store {
     return runAt === null || runAt === undefined ? null : Number(runAt);
   }
 
-  updateTasks(taskIds: readonly string[], planner: TaskPlanner): Promise<EventRecord[]> {
+  async updateTasks(taskIds: readonly string[], planner: TaskPlanner): Promise<EventRecord[]> {
     const ids = [...new Set(taskIds)];
-    if (ids.length === 0) return Promise.resolve([]);
-    return this.#transaction(async (client) => {
+    if (ids.length === 0) return [];
+    let wake = false;
+    const events = await this.#transaction(async (client) => {
       const states = await this.#lockStates(client, ids);
       const changes: TaskChange[] = [];
       // Planned in the caller's order (not lock order), so events come out as SQLite's do.
@@ -238,8 +253,20 @@ export class PostgresStore implements Store {
         const change = state ? planner(state) : null;
         if (change) changes.push(change);
       }
+      wake = makesStepsRunnable(changes);
       return this.#applyChanges(client, changes);
     });
+    // After the commit, so a woken worker finds the steps.
+    if (wake) this.#wakeOthers();
+    return events;
+  }
+
+  /** One NOTIFY per batch, never per step: NOTIFY serialises commits server-wide. */
+  #wakeOthers(): void {
+    if (this.#closed) return;
+    this.#pool
+      .query({ name: 'baton_wake', text: 'SELECT pg_notify($1, $2)', values: [this.#wake.channel, ''] })
+      .catch((error: unknown) => this.#onError(error instanceof Error ? error : new Error(String(error))));
   }
 
   appendEvents(events: readonly EventDraft[]): Promise<EventRecord[]> {
@@ -504,4 +531,11 @@ function errorText(error: unknown): string {
     return error.message || code || error.name;
   }
   return String(error);
+}
+
+/** A change made a step runnable right away (a dependency finished, a replay, a resolve). */
+function makesStepsRunnable(changes: readonly TaskChange[]): boolean {
+  return changes.some((change) =>
+    change.steps?.some((step) => step.status === 'ready' && step.attempts === 0),
+  );
 }
