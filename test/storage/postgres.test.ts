@@ -357,6 +357,29 @@ describePostgres('PostgresStore', (pg) => {
     await store.ping();
   });
 
+  test('a connection that dies mid-query fails that call, not the process, and the store carries on', async () => {
+    const db = await pg.createDatabase();
+    const store = open(db.url);
+    await store.migrate();
+    const { state } = await createOne(store, sketchTask([{ name: 'a' }]));
+    await withPgClient(db.url, async (holder) => {
+      // Hold the task's lock so the store's transaction waits, checked out, in a query.
+      await holder.query('BEGIN');
+      await holder.query('SELECT 1 FROM baton.tasks WHERE id = $1 FOR UPDATE', [state.task.id]);
+      const waiting = store.updateTasks([state.task.id], (s) => planCancel(s, context(T0 + 2)));
+      await waitForLockWait(db.url);
+      await holder.query(
+        `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+         WHERE datname = current_database() AND application_name = 'baton' AND wait_event_type = 'Lock'`,
+      );
+      await assert.rejects(waiting, /terminating connection/);
+      await holder.query('ROLLBACK');
+    });
+    assert.equal((await store.getTask(state.task.id))!.task.status, 'pending', 'nothing half-written');
+    await store.updateTasks([state.task.id], (s) => planCancel(s, context(T0 + 3)));
+    assert.equal((await store.getTask(state.task.id))!.task.status, 'cancelled');
+  });
+
   test('close() ends the pool: no sockets left, later calls fail clearly, closing twice is harmless', async () => {
     const sockets = () => process.getActiveResourcesInfo().filter((name) => name === 'TCPSocketWrap').length;
     const before = sockets();

@@ -71,6 +71,8 @@ export interface PostgresStoreOptions {
 // direction that keeps each comparison exact, and a lease is never made shorter than asked.
 
 const DEFAULT_SCHEMA = 'baton';
+/** The 'error' listener of each checked-out client, removed when it goes back to the pool. */
+const checkedOut = new WeakMap<PoolClient, (error: Error) => void>();
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 const INT8_OID = 20;
 
@@ -143,7 +145,7 @@ export class PostgresStore implements Store {
     try {
       return { applied: await applyPostgresMigrations(client, this.#quotedSchema) };
     } finally {
-      client.release();
+      this.#release(client);
     }
   }
 
@@ -445,7 +447,7 @@ export class PostgresStore implements Store {
     } catch (error) {
       throw this.#explain(error);
     } finally {
-      client.release(broken);
+      this.#release(client, broken);
     }
   }
 
@@ -460,19 +462,34 @@ export class PostgresStore implements Store {
     } catch (error) {
       throw this.#explain(error);
     } finally {
-      client.release();
+      this.#release(client);
     }
   }
 
   async #connect(): Promise<PoolClient> {
     if (this.#closed) throw new BatonError('store_unavailable', 'the PostgreSQL store is closed');
     try {
-      return await this.#pool.connect();
+      const client = await this.#pool.connect();
+      // A connection that breaks while checked out (server restart, pg_terminate_backend) emits
+      // 'error' on the client itself, and unhandled that would kill the process. The query in
+      // flight fails on its own and the pool drops the dead client on release; idle clients are
+      // the pool's 'error' listener's job, so this one lives only until `#release`.
+      const onError = (error: Error): void => this.#onError(error);
+      client.on('error', onError);
+      checkedOut.set(client, onError);
+      return client;
     } catch (error) {
       throw new BatonError('store_unavailable', `cannot connect to PostgreSQL: ${errorText(error)}`, {
         cause: error,
       });
     }
+  }
+
+  #release(client: PoolClient, broken?: Error): void {
+    const onError = checkedOut.get(client);
+    if (onError) client.off('error', onError);
+    checkedOut.delete(client);
+    client.release(broken);
   }
 
   /** Names the fix for a schema nobody has migrated; other errors pass through unchanged. */
