@@ -21,8 +21,8 @@ import {
 } from './templates.ts';
 
 /** Built-in handler types are listed under this namespace, which code handlers therefore cannot use. */
-export const BUILTIN_NAMESPACE = 'builtin';
-export const DEFAULT_HANDLER_VERSION = '0.1.0';
+const BUILTIN_NAMESPACE = 'builtin';
+const DEFAULT_HANDLER_VERSION = '0.1.0';
 
 export interface HandlerEntry {
   namespace: string;

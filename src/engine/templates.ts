@@ -15,12 +15,12 @@ import type { RetryPolicyInput } from './retry.ts';
 import { joinPath, problemsError, schemaProblems } from './schema.ts';
 
 /** Namespaces, template names and handler names: `a-z`, `0-9`, `_`, `-`; at most 64 characters. */
-export const IDENTIFIER_PATTERN = /^[a-z0-9][a-z0-9_-]{0,63}$/;
+const IDENTIFIER_PATTERN = /^[a-z0-9][a-z0-9_-]{0,63}$/;
 /** Step names: letters, digits, `_`, `-`; at most 128 characters. */
-export const STEP_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$/;
-export const DEFAULT_TEMPLATE_VERSION = '0.1.0';
+const STEP_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$/;
+const DEFAULT_TEMPLATE_VERSION = '0.1.0';
 /** The longest `timeout_ms` a step may ask for: 24 hours. */
-export const MAX_STEP_TIMEOUT_MS = 24 * 60 * 60 * 1000;
+const MAX_STEP_TIMEOUT_MS = 24 * 60 * 60 * 1000;
 
 export interface StepTemplate {
   name: string;

@@ -83,17 +83,17 @@ export interface DeadLetterView {
   closed_at: string | null;
 }
 
-export function iso(ms: number): string;
-export function iso(ms: number | null): string | null;
-export function iso(ms: number | null): string | null {
+function iso(ms: number): string;
+function iso(ms: number | null): string | null;
+function iso(ms: number | null): string | null {
   return ms === null ? null : new Date(ms).toISOString();
 }
 
-export function handlerLabel(handlerKey: string): string {
+function handlerLabel(handlerKey: string): string {
   return handlerKey.startsWith('builtin:') ? handlerKey.slice('builtin:'.length) : handlerKey;
 }
 
-export function toStepView(step: StepRow): StepView {
+function toStepView(step: StepRow): StepView {
   return {
     name: step.name,
     handler: handlerLabel(step.handler),

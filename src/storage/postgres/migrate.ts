@@ -8,7 +8,7 @@ export const MIGRATIONS_DIR = join(import.meta.dirname, 'migrations');
  * Key of the advisory lock every Baton migrator takes (`'baton'` in ASCII). It is the same for
  * every schema: migrations are rare, so serializing them across schemas costs nothing.
  */
-export const MIGRATION_LOCK_KEY = 0x6261746f6e;
+const MIGRATION_LOCK_KEY = 0x6261746f6e;
 
 /** How long a migrator waits for another one before giving up with a clear error. */
 const LOCK_TIMEOUT = '60s';
