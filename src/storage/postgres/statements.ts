@@ -129,12 +129,16 @@ function sql(s: string) {
         ORDER BY run_at LIMIT $5
         FOR NO KEY UPDATE SKIP LOCKED
       ), pending AS (
-        SELECT id FROM ${s}.tasks WHERE id IN (SELECT task_id FROM picked) AND status = 'pending'
+        -- = ANY(ARRAY(…)) makes these primary-key lookups from the picked rows whatever the
+        -- statistics say: on a fresh table the planner otherwise joins all pending tasks with
+        -- nested loops, which took seconds for a few hundred tasks.
+        SELECT id FROM ${s}.tasks
+        WHERE id = ANY(ARRAY(SELECT task_id FROM picked)) AND status = 'pending'
       ), started AS (
         UPDATE ${s}.tasks SET status = 'running', started_at = $3, updated_at = $3
-        WHERE status = 'pending' AND id IN (
-          SELECT id FROM ${s}.tasks WHERE id IN (SELECT id FROM pending) AND status = 'pending'
-          FOR NO KEY UPDATE SKIP LOCKED)
+        WHERE status = 'pending' AND id = ANY(ARRAY(
+          SELECT id FROM ${s}.tasks WHERE id = ANY(ARRAY(SELECT id FROM pending)) AND status = 'pending'
+          FOR NO KEY UPDATE SKIP LOCKED))
         RETURNING id
       ), claimed AS (
         UPDATE ${s}.steps st SET status = 'running', attempts = st.attempts + 1, lease_owner = $1,
