@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import { createEngine, type Engine } from '../src/engine/index.ts';
+import { createEngine } from '../src/engine/index.ts';
 import { SqliteStore } from '../src/storage/index.ts';
 import {
   benchRuns,
@@ -23,12 +23,11 @@ import {
   markdownTable,
   median,
   renderSection,
-  sleep,
   startRssSampler,
-  withTimeout,
   writeSection,
   type Column,
 } from './lib/index.ts';
+import { defineBenchWorkflows, enqueue, timeDrain, type DrainResult, type Shape } from './baton.ts';
 import { drainGraphile } from './peers/graphile.ts';
 import { sqliteAutocommitInserts } from './peers/sqlite-raw.ts';
 
@@ -41,45 +40,9 @@ const DRAIN_TIMEOUT_MS = 180_000;
 /** Claims timed per backlog size (16 steps each; 5 warm-up claims first). */
 const CLAIMS = 40;
 
-type Shape = 'single' | 'diamond';
-
-interface DrainResult {
-  tasks: number;
-  steps: number;
-  ms: number;
-  tasksPerSecond: number;
-  stepsPerSecond: number;
-}
-
 // ── Baton drains ─────────────────────────────────────────────────────────────
 
-function defineWorkflows(engine: Engine): void {
-  engine.registerHandler({ namespace: 'bench', name: 'noop', handler: () => null });
-  engine.registerTemplate({
-    namespace: 'bench',
-    name: 'single',
-    steps: [{ name: 'a', handler: 'bench/noop' }],
-  });
-  engine.registerTemplate({
-    namespace: 'bench',
-    name: 'diamond',
-    steps: [
-      { name: 'a', handler: 'bench/noop' },
-      { name: 'b', handler: 'bench/noop', depends_on: ['a'] },
-      { name: 'c', handler: 'bench/noop', depends_on: ['a'] },
-      { name: 'd', handler: 'bench/noop', depends_on: ['b', 'c'] },
-    ],
-  });
-}
-
-async function enqueue(engine: Engine, template: string, count: number): Promise<void> {
-  for (let start = 0; start < count; start += 1000) {
-    const size = Math.min(1000, count - start);
-    await engine.startTasks(Array.from({ length: size }, (_, i) => ({ template, input: { i: start + i } })));
-  }
-}
-
-/** Pre-inserts `tasks` tasks on a fresh SQLite file, then times workers draining all of them. */
+/** A drain on a fresh SQLite file. */
 async function drainBaton(shape: Shape, tasks: number, concurrency: number): Promise<DrainResult> {
   const dir = mkdtempSync(join(tmpdir(), 'baton-bench-'));
   const engine = await createEngine({
@@ -89,26 +52,12 @@ async function drainBaton(shape: Shape, tasks: number, concurrency: number): Pro
     logger: pino({ level: 'silent' }),
   });
   try {
-    defineWorkflows(engine);
-    await enqueue(engine, `bench.${shape}`, tasks);
-    const started = performance.now();
-    engine.startWorkers();
-    await withTimeout(
-      waitForCompleted(engine, tasks),
-      DRAIN_TIMEOUT_MS,
-      () => `Baton ${shape} drain took too long`,
-    );
-    const ms = performance.now() - started;
-    const steps = tasks * (shape === 'single' ? 1 : 4);
-    return { tasks, steps, ms, tasksPerSecond: (tasks / ms) * 1000, stepsPerSecond: (steps / ms) * 1000 };
+    defineBenchWorkflows(engine);
+    return await timeDrain(engine, shape, tasks, DRAIN_TIMEOUT_MS);
   } finally {
     await engine.close();
     rmSync(dir, { recursive: true, force: true });
   }
-}
-
-async function waitForCompleted(engine: Engine, tasks: number): Promise<void> {
-  while ((await engine.store.stats()).tasks.completed < tasks) await sleep(5);
 }
 
 // ── pending backlog: RSS and claim time (child process) ──────────────────────
@@ -142,7 +91,7 @@ async function backlogChild(): Promise<BacklogResult> {
   const engine = await createEngine({ store, logger: pino({ level: 'silent' }) });
   const rss = startRssSampler(10);
   try {
-    defineWorkflows(engine);
+    defineBenchWorkflows(engine);
     await enqueue(engine, 'bench.single', 1000);
     await medianClaimMs(store, 5, 16); // warm-up: statement caches, page cache
     const claimMsAt1k = await medianClaimMs(store, CLAIMS, 16);

@@ -19,11 +19,10 @@ import {
   median,
   percentiles,
   renderSection,
-  sleep,
-  withTimeout,
   writeSection,
   type Column,
 } from './lib/index.ts';
+import { defineBenchWorkflows, timeDrain, type DrainResult, type Shape } from './baton.ts';
 import { drainGraphile, latencyGraphile } from './peers/graphile.ts';
 
 const TASKS = envInt('BENCH_TASKS', 20_000);
@@ -32,31 +31,12 @@ const LATENCY_N = envInt('BENCH_LATENCY_N', 1_000);
 const CONCURRENCY = envInt('BENCH_PG_CONCURRENCY', 256);
 const GRAPHILE_CONCURRENCY = envInt('BENCH_GRAPHILE_CONCURRENCY', 24);
 
-function defineWorkflows(engine: Engine): void {
-  engine.registerHandler({ namespace: 'bench', name: 'noop', handler: () => null });
-  engine.registerTemplate({
-    namespace: 'bench',
-    name: 'single',
-    steps: [{ name: 'a', handler: 'bench/noop' }],
-  });
-  engine.registerTemplate({
-    namespace: 'bench',
-    name: 'diamond',
-    steps: [
-      { name: 'a', handler: 'bench/noop' },
-      { name: 'b', handler: 'bench/noop', depends_on: ['a'] },
-      { name: 'c', handler: 'bench/noop', depends_on: ['a'] },
-      { name: 'd', handler: 'bench/noop', depends_on: ['b', 'c'] },
-    ],
-  });
-}
-
 /** An engine on a fresh database, dropped afterwards. */
 async function withEngine<T>(concurrency: number, work: (engine: Engine) => Promise<T>): Promise<T> {
   const database = await createFreshDatabase('baton');
   const engine = await createEngine({ store: database.url, concurrency, logger: pino({ level: 'silent' }) });
   try {
-    defineWorkflows(engine);
+    defineBenchWorkflows(engine);
     return await work(engine);
   } finally {
     await engine.close();
@@ -64,29 +44,8 @@ async function withEngine<T>(concurrency: number, work: (engine: Engine) => Prom
   }
 }
 
-async function drainBaton(
-  shape: 'single' | 'diamond',
-  tasks: number,
-): Promise<{ tasksPerSecond: number; stepsPerSecond: number }> {
-  return withEngine(CONCURRENCY, async (engine) => {
-    for (let start = 0; start < tasks; start += 1000) {
-      const size = Math.min(1000, tasks - start);
-      await engine.startTasks(
-        Array.from({ length: size }, (_, i) => ({ template: `bench.${shape}`, input: { i: start + i } })),
-      );
-    }
-    const started = performance.now();
-    engine.startWorkers();
-    const drained = async (): Promise<void> => {
-      while ((await engine.store.stats()).tasks.completed < tasks) await sleep(10);
-    };
-    await withTimeout(drained(), 300_000, () => `Baton ${shape} drain on PostgreSQL took too long`);
-    const seconds = (performance.now() - started) / 1000;
-    return {
-      tasksPerSecond: tasks / seconds,
-      stepsPerSecond: (tasks * (shape === 'single' ? 1 : 4)) / seconds,
-    };
-  });
+async function drainBaton(shape: Shape, tasks: number): Promise<DrainResult> {
+  return withEngine(CONCURRENCY, (engine) => timeDrain(engine, shape, tasks, 300_000));
 }
 
 /** Serial start → step started, in process (as graphile's latencyTest does), after 100 warm-up tasks. */

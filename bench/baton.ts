@@ -1,0 +1,63 @@
+/** The Baton side of the benchmarks: the workflows measured, bulk loading, and a timed drain. */
+import type { Engine } from '../src/engine/index.ts';
+import { sleep, withTimeout } from './lib/index.ts';
+
+export type Shape = 'single' | 'diamond';
+
+const STEPS_PER_TASK: Record<Shape, number> = { single: 1, diamond: 4 };
+
+export interface DrainResult {
+  tasks: number;
+  steps: number;
+  ms: number;
+  tasksPerSecond: number;
+  stepsPerSecond: number;
+}
+
+/** `bench.single` (one no-op step) and `bench.diamond` (a → b, c → d), on the `bench/noop` handler. */
+export function defineBenchWorkflows(engine: Engine): void {
+  engine.registerHandler({ namespace: 'bench', name: 'noop', handler: () => null });
+  engine.registerTemplate({
+    namespace: 'bench',
+    name: 'single',
+    steps: [{ name: 'a', handler: 'bench/noop' }],
+  });
+  engine.registerTemplate({
+    namespace: 'bench',
+    name: 'diamond',
+    steps: [
+      { name: 'a', handler: 'bench/noop' },
+      { name: 'b', handler: 'bench/noop', depends_on: ['a'] },
+      { name: 'c', handler: 'bench/noop', depends_on: ['a'] },
+      { name: 'd', handler: 'bench/noop', depends_on: ['b', 'c'] },
+    ],
+  });
+}
+
+/** Starts `count` tasks of a template in bulk, 1,000 per transaction. */
+export async function enqueue(engine: Engine, template: string, count: number): Promise<void> {
+  for (let start = 0; start < count; start += 1000) {
+    const size = Math.min(1000, count - start);
+    await engine.startTasks(Array.from({ length: size }, (_, i) => ({ template, input: { i: start + i } })));
+  }
+}
+
+/** Pre-inserts `tasks` tasks of `shape`, then times the engine's workers draining them all. */
+export async function timeDrain(
+  engine: Engine,
+  shape: Shape,
+  tasks: number,
+  timeoutMs: number,
+): Promise<DrainResult> {
+  await enqueue(engine, `bench.${shape}`, tasks);
+  const started = performance.now();
+  engine.startWorkers();
+  const drained = async (): Promise<void> => {
+    // Every 10 ms: faster polling of the counts competes with the drain itself (PostgreSQL).
+    while ((await engine.store.stats()).tasks.completed < tasks) await sleep(10);
+  };
+  await withTimeout(drained(), timeoutMs, () => `Baton ${shape} drain (${engine.store.kind}) took too long`);
+  const ms = performance.now() - started;
+  const steps = tasks * STEPS_PER_TASK[shape];
+  return { tasks, steps, ms, tasksPerSecond: (tasks / ms) * 1000, stepsPerSecond: (steps / ms) * 1000 };
+}
