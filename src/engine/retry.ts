@@ -1,4 +1,5 @@
-import type { BackoffPolicy, RetryPolicy } from '../storage/records.ts';
+import type { RetryPolicy } from '../storage/records.ts';
+import { backoffDelayMs, type BackoffPolicy } from '../util/backoff.ts';
 
 /** SPEC §2.4 defaults: 3 attempts, 1 s doubling to 5 min, ±10 % jitter, Retry-After capped at 5 min. */
 export const DEFAULT_RETRY_POLICY: RetryPolicy = Object.freeze({
@@ -25,21 +26,17 @@ export function resolveRetryPolicy(input: RetryPolicyInput | undefined, defaults
   };
 }
 
-/**
- * Delay before attempt `failedAttempt + 1` (SPEC §2.4). A `retryAfterMs` from the error wins,
- * capped and never jittered (the step must not run before the upstream said it may); otherwise the
- * schedule entry or `min(base × factor^(n-1), max)`, then ±jitter.
- */
+/** Delay before attempt `failedAttempt + 1` of a step (SPEC §2.4); see `backoffDelayMs`. */
 export function retryDelayMs(
   policy: RetryPolicy,
   failedAttempt: number,
   retryAfterMs: number | undefined,
   random: () => number = Math.random,
 ): number {
-  if (retryAfterMs !== undefined) return Math.min(retryAfterMs, policy.max_retry_after_ms);
-  const { schedule_ms: schedule, base_ms: base, factor, max_ms: max, jitter } = policy.backoff;
-  const scheduled = schedule?.[failedAttempt - 1];
-  const delay = scheduled ?? Math.min(base * factor ** (failedAttempt - 1), max);
-  const spread = delay * jitter * (random() * 2 - 1);
-  return Math.max(0, Math.round(delay + spread));
+  return backoffDelayMs(
+    policy.backoff,
+    failedAttempt,
+    { retryAfterMs, maxRetryAfterMs: policy.max_retry_after_ms },
+    random,
+  );
 }

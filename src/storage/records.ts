@@ -3,6 +3,10 @@
  * write them. Times are epoch milliseconds; JSON fields hold already-parsed values.
  */
 
+import type { BackoffPolicy } from '../util/backoff.ts';
+
+export type { BackoffPolicy };
+
 export const TASK_STATUSES = ['pending', 'running', 'completed', 'failed', 'cancelled'] as const;
 export type TaskStatus = (typeof TASK_STATUSES)[number];
 
@@ -28,13 +32,6 @@ export interface StoredError {
   retryable?: boolean;
 }
 
-export interface BackoffPolicy {
-  schedule_ms?: number[];
-  base_ms: number;
-  factor: number;
-  max_ms: number;
-  jitter: number;
-}
 
 export interface RetryPolicy {
   max_attempts: number;
