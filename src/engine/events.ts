@@ -32,6 +32,11 @@ export class EventBus {
     return false;
   }
 
+  /** Whether anyone listens to `type`: events nobody listens to are not even turned into views. */
+  wants(type: EventType): boolean {
+    return (this.#listeners.get(type)?.size ?? 0) > 0 || (this.#listeners.get('*')?.size ?? 0) > 0;
+  }
+
   emit(event: BatonEvent): void {
     this.#deliver(this.#listeners.get(event.type), event);
     this.#deliver(this.#listeners.get('*'), event);

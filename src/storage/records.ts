@@ -32,7 +32,6 @@ export interface StoredError {
   retryable?: boolean;
 }
 
-
 export interface RetryPolicy {
   max_attempts: number;
   backoff: BackoffPolicy;

@@ -39,7 +39,6 @@ import {
   taskUpdateValues,
   taskValues,
   type Row,
-  type SqlValue,
 } from '../rows.ts';
 import { applySqliteMigrations } from './migrate.ts';
 import { statements, type Statements } from './statements.ts';
@@ -299,13 +298,11 @@ export class SqliteStore implements Store {
     });
   }
 
-  /** Writes planned changes with one statement per kind of row, whatever the batch size. */
+  /** Writes planned changes, inside the caller's transaction. */
   #applyChanges(sql: Statements, changes: readonly TaskChange[]): EventRecord[] {
-    const tasks = changes.flatMap((change) => (change.task ? [taskUpdateValues(change.task)] : []));
-    const steps = changes.flatMap((change) => (change.steps ?? []).map(stepUpdateValues));
-    if (tasks.length > 0) sql.updateTasks.run(JSON.stringify(tasks));
-    if (steps.length > 0) sql.updateSteps.run(JSON.stringify(steps));
     for (const change of changes) {
+      if (change.task) sql.updateTask.run(...taskUpdateValues(change.task));
+      for (const step of change.steps ?? []) sql.updateStep.run(...stepUpdateValues(step));
       if (change.closeDeadLetters && change.task)
         sql.closeDeadLetters.run(change.task.updatedAt, change.task.id);
       if (change.deadLetter) sql.insertDeadLetter.run(...deadLetterValues(change.deadLetter));
@@ -317,16 +314,17 @@ export class SqliteStore implements Store {
   }
 
   /**
-   * Appends events in one statement (a JSON array unpacked by SQLite) rather than one insert per
-   * event. Sequence numbers are assigned here, inside the write transaction, so they are dense
-   * and in commit order.
+   * Appends events. Sequence numbers are assigned here, inside the write transaction, so they are
+   * dense and in commit order.
    */
   #insertEvents(sql: Statements, drafts: readonly EventDraft[]): EventRecord[] {
     if (drafts.length === 0) return [];
     let seq = Number(sql.lastSeq.get()?.seq ?? 0);
-    const records = drafts.map((event) => ({ ...event, seq: ++seq }));
-    sql.insertEvents.run(JSON.stringify(records.map(eventTuple)));
-    return records;
+    return drafts.map((draft) => {
+      const event = { ...draft, seq: ++seq };
+      sql.insertEvent.run(event.seq, ...eventValues(event));
+      return event;
+    });
   }
 
   #statements(): Statements {
@@ -396,9 +394,4 @@ function claimedTask(row: Row): ClaimedStep['task'] {
     version: String(row.version),
     input: parseJsonText(row.input),
   };
-}
-
-/** An event row for the batched insert: its seq, then the shared event columns. */
-function eventTuple(event: EventRecord): SqlValue[] {
-  return [event.seq, ...eventValues(event)];
 }

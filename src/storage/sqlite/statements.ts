@@ -23,14 +23,13 @@ const SQL = {
   tasksByIds: `SELECT * FROM tasks WHERE id IN (SELECT value FROM json_each(?))`,
   stepsOfTasks: `SELECT * FROM steps WHERE task_id IN (SELECT value FROM json_each(?))
     ORDER BY task_id, position`,
-  // Batched writes: one JSON array of row tuples (../rows.ts column order) per statement.
-  updateTasks: `UPDATE tasks SET status = r.value->>1, error = r.value->>2, started_at = r.value->>3,
-      finished_at = r.value->>4, updated_at = r.value->>5
-    FROM json_each(?) AS r WHERE tasks.id = r.value->>0`,
-  updateSteps: `UPDATE steps SET status = r.value->>1, attempts = r.value->>2, run_at = r.value->>3,
-      lease_owner = r.value->>4, lease_until = r.value->>5, started_at = r.value->>6,
-      finished_at = r.value->>7, result = r.value->>8, error = r.value->>9
-    FROM json_each(?) AS r WHERE steps.id = r.value->>0`,
+  // Row by row: in node:sqlite a prepared statement per row is about twice as fast as unpacking a
+  // JSON array with json_each (each `->>` re-reads the JSON), and the transaction batches anyway.
+  updateTask: `UPDATE tasks SET status = ?2, error = ?3, started_at = ?4, finished_at = ?5, updated_at = ?6
+    WHERE id = ?1`,
+  updateStep: `UPDATE steps SET status = ?2, attempts = ?3, run_at = ?4, lease_owner = ?5, lease_until = ?6,
+      started_at = ?7, finished_at = ?8, result = ?9, error = ?10
+    WHERE id = ?1`,
   claim: `UPDATE steps SET status = 'running', attempts = attempts + 1, lease_owner = ?, lease_until = ?,
       started_at = ?, finished_at = NULL
     WHERE id IN (
@@ -49,11 +48,8 @@ const SQL = {
   nextRunAt: `SELECT min(run_at) AS run_at FROM steps INDEXED BY steps_runnable
     WHERE status = 'ready' AND handler IN (SELECT value FROM json_each(?))`,
   lastSeq: `SELECT max(seq) AS seq FROM events`,
-  insertEvents: `INSERT INTO events (seq, task_id, step, type, from_status, to_status, reason, attempt,
-      error, data, at)
-    SELECT value->>0, value->>1, value->>2, value->>3, value->>4, value->>5, value->>6, value->>7,
-      value->>8, value->>9, value->>10
-    FROM json_each(?)`,
+  insertEvent: `INSERT INTO events (seq, task_id, step, type, from_status, to_status, reason, attempt,
+      error, data, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   eventsAfter: `SELECT * FROM events WHERE seq > ? ORDER BY seq LIMIT ?`,
   taskEventsAfter: `SELECT * FROM events WHERE task_id = ? AND seq > ? ORDER BY seq LIMIT ?`,
   insertDeadLetter: `INSERT INTO dead_letters (id, task_id, step, error, attempts, created_at, closed_at)
