@@ -1,10 +1,10 @@
 /** The Baton side of the benchmarks: the workflows measured, bulk loading, and a timed drain. */
-import type { Engine } from '../src/engine/index.ts';
+import type { Engine, StepContext } from '../src/engine/index.ts';
 import { sleep, withTimeout } from './lib/index.ts';
 
-export type Shape = 'single' | 'diamond';
+export type Shape = 'single' | 'chain' | 'diamond';
 
-const STEPS_PER_TASK: Record<Shape, number> = { single: 1, diamond: 4 };
+const STEPS_PER_TASK: Record<Shape, number> = { single: 1, chain: 3, diamond: 4 };
 
 export interface DrainResult {
   tasks: number;
@@ -14,13 +14,32 @@ export interface DrainResult {
   stepsPerSecond: number;
 }
 
-/** `bench.single` (one no-op step) and `bench.diamond` (a → b, c → d), on the `bench/noop` handler. */
-export function defineBenchWorkflows(engine: Engine): void {
-  engine.registerHandler({ namespace: 'bench', name: 'noop', handler: () => null });
+/**
+ * `bench.single` (one no-op step), `bench.chain` (a → b → c) and `bench.diamond` (a → b, c → d),
+ * all on the `bench/noop` handler. `onStep`, when given, is called by every step's handler just
+ * before it returns (the end-to-end latency clock); without it the handler is a bare `() => null`.
+ */
+export function defineBenchWorkflows(engine: Engine, onStep?: (context: StepContext) => void): void {
+  const handler = onStep
+    ? (context: StepContext) => {
+        onStep(context);
+        return null;
+      }
+    : () => null;
+  engine.registerHandler({ namespace: 'bench', name: 'noop', handler });
   engine.registerTemplate({
     namespace: 'bench',
     name: 'single',
     steps: [{ name: 'a', handler: 'bench/noop' }],
+  });
+  engine.registerTemplate({
+    namespace: 'bench',
+    name: 'chain',
+    steps: [
+      { name: 'a', handler: 'bench/noop' },
+      { name: 'b', handler: 'bench/noop', depends_on: ['a'] },
+      { name: 'c', handler: 'bench/noop', depends_on: ['b'] },
+    ],
   });
   engine.registerTemplate({
     namespace: 'bench',

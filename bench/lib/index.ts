@@ -35,3 +35,14 @@ export { formatBytes, formatMs, formatNumber, formatRatio, formatTable, markdown
 export type { Align, Column } from './table.ts';
 export { endMarker, renderSection, replaceSection, reportFile, startMarker, writeSection } from './report.ts';
 export type { SectionContent } from './report.ts';
+export {
+  closedLoopLatency,
+  FinishCounter,
+  FLOW_SHAPES,
+  FLOW_STEPS,
+  flowDrainResult,
+  LAST_STEP,
+  serialStartLatency,
+  Waiters,
+} from './workflows.ts';
+export type { ClosedLoopOptions, FlowDrainResult, FlowShape } from './workflows.ts';

@@ -6,9 +6,17 @@
  */
 import { EventEmitter } from 'node:events';
 import { Pool, type PoolClient } from 'pg';
-import { Logger, runMigrations, runTaskList, type WorkerEvents, type WorkerPool } from 'graphile-worker';
+import {
+  Logger,
+  runMigrations,
+  runTaskList,
+  type Task,
+  type WorkerEvents,
+  type WorkerPool,
+} from 'graphile-worker';
 import {
   benchRuns,
+  closedLoopLatency,
   createFreshDatabase,
   describeMachine,
   envInt,
@@ -17,7 +25,10 @@ import {
   formatMs,
   formatNumber,
   formatRatio,
+  FinishCounter,
+  flowDrainResult,
   formatTable,
+  LAST_STEP,
   markdownTable,
   median,
   percentiles,
@@ -28,7 +39,10 @@ import {
   startRssSampler,
   withTimeout,
   writeSection,
+  Waiters,
   type Column,
+  type FlowDrainResult,
+  type FlowShape,
   type FreshDatabase,
   type Percentiles,
   type Repeated,
@@ -112,11 +126,16 @@ async function migrate(url: string): Promise<void> {
  * perfTest's bulk insert), then VACUUM ANALYZE + CHECKPOINT so the drain starts from a quiet
  * database. Returns the insert time in ms.
  */
-async function bulkInsert(url: string, jobs: number, task: string): Promise<number> {
+async function bulkInsert(
+  url: string,
+  jobs: number,
+  task: string,
+  payload: (i: number) => object = (i) => ({ id: i }),
+): Promise<number> {
   const pool = makePool(url, 1);
   try {
     const specs = JSON.stringify(
-      Array.from({ length: jobs }, (_, i) => ({ identifier: task, payload: { id: i } })),
+      Array.from({ length: jobs }, (_, i) => ({ identifier: task, payload: payload(i) })),
     );
     const t0 = performance.now();
     await pool.query(
@@ -358,6 +377,199 @@ export async function latencyGraphile(options: GraphileLatencyOptions = {}): Pro
     }
     failed = false;
     return { ...percentiles(samples), samples, concurrency, batched };
+  } finally {
+    try {
+      await stopPool(workerPool, pool, failed);
+    } finally {
+      await db.drop();
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Chains and diamonds: graphile-worker has no DAGs (graphile/worker#458), so each step is a job
+// of one task `step` whose function enqueues its successors; the diamond's join is a counter row.
+
+/** Payload of a `step` job: workflow id, step name, shape. */
+interface StepPayload {
+  w: number;
+  s: string;
+  k: FlowShape;
+}
+
+/** The join counter of the diamonds (one row per workflow that reached b or c). */
+const JOIN_TABLE = 'public.bench_join';
+
+/**
+ * b or c of a diamond finished: count it, and when it is the second one add d. One statement, so
+ * counting and enqueueing commit together; a retried b or c counts 3 and adds nothing.
+ */
+const JOIN_SQL = `with j as (
+    insert into ${JOIN_TABLE} (w, n) values ($1, 1)
+    on conflict (w) do update set n = ${JOIN_TABLE}.n + 1
+    returning n
+  )
+  select graphile_worker.add_job('step', json_build_object('w', $1::int, 's', 'd', 'k', 'diamond'))
+  from j where n = 2`;
+
+/** The `step` task: runs the no-op, enqueues the successors, calls `onLast` after a last step. */
+function stepTask(onLast: (w: number) => void): Task {
+  return async (payload, helpers) => {
+    const { w, s, k } = payload as StepPayload;
+    if (k === 'chain') {
+      if (s === 'a') await helpers.addJob('step', { w, s: 'b', k });
+      else if (s === 'b') await helpers.addJob('step', { w, s: 'c', k });
+    } else if (s === 'a') {
+      await helpers.addJobs([
+        { identifier: 'step', payload: { w, s: 'b', k } },
+        { identifier: 'step', payload: { w, s: 'c', k } },
+      ]);
+    } else if (s === 'b' || s === 'c') {
+      await helpers.query(JOIN_SQL, [w]);
+    }
+    if (s === LAST_STEP[k]) onLast(w);
+  };
+}
+
+async function createJoinTable(pool: Pool): Promise<void> {
+  await pool.query(`create table ${JOIN_TABLE} (w int primary key, n int not null)`);
+}
+
+export interface GraphileFlowOptions {
+  shape: FlowShape;
+  /** Workflows pre-inserted and drained (default 5,000). */
+  workflows?: number;
+  /** Worker concurrency (default 24). */
+  concurrency?: number;
+  batched: boolean;
+  localQueueSize?: number;
+  timeoutMs?: number;
+  pgUrl?: string;
+}
+
+/**
+ * On a fresh database: pre-insert `workflows` first steps (one `add_jobs` call), start one worker
+ * pool and time it until every last step ran and the jobs table is empty (all completions
+ * persisted, the successors enqueued by the steps included).
+ */
+export async function drainGraphileFlows(options: GraphileFlowOptions): Promise<FlowDrainResult> {
+  const { shape, batched } = options;
+  const workflows = options.workflows ?? 5000;
+  const concurrency = options.concurrency ?? 24;
+  const localQueueSize = batched ? (options.localQueueSize ?? 500) : -1;
+  const timeoutMs = options.timeoutMs ?? 180_000;
+  const db = await createFreshDatabase('graphile', options.pgUrl);
+  let pool: Pool | undefined;
+  let workerPool: WorkerPool | undefined;
+  let failed = true;
+  try {
+    await migrate(db.url);
+    pool = makePool(db.url, concurrency + 1);
+    await createJoinTable(pool);
+    await bulkInsert(db.url, workflows, 'step', (w) => ({ w, s: 'a', k: shape }));
+    await warmPool(pool, concurrency + 1);
+    const finished = new FinishCounter(workflows);
+    const events = new EventEmitter() as WorkerEvents;
+    events.on('job:error', ({ error }) => finished.fail(new Error(`graphile step failed: ${String(error)}`)));
+    const t0 = performance.now();
+    workerPool = runTaskList(
+      {
+        concurrency,
+        logger: silentLogger,
+        events,
+        noHandleSignals: true,
+        preset: batchedPreset(batched, localQueueSize),
+      },
+      {
+        step: stepTask((w) => finished.finish(w)),
+      },
+      pool,
+    );
+    const label = `graphile ${shape} drain (${batched ? 'batched' : 'unbatched'})`;
+    await withTimeout(
+      finished.done,
+      timeoutMs,
+      () =>
+        `${label} took more than ${timeoutMs / 1000} s: ${finished.finished}/${workflows} workflows finished`,
+    );
+    const deadline = t0 + timeoutMs;
+    for (;;) {
+      const res = await pool.query<{ left: boolean }>(`select exists(select 1 from ${JOBS_TABLE}) as left`);
+      if (!res.rows[0]?.left) break;
+      if (performance.now() > deadline)
+        throw new Error(`${label}: completions still pending at the deadline`);
+      await sleep(1);
+    }
+    const ms = performance.now() - t0;
+    failed = false;
+    return flowDrainResult(shape, workflows, ms);
+  } finally {
+    try {
+      await stopPool(workerPool, pool, failed);
+    } finally {
+      await db.drop();
+    }
+  }
+}
+
+export interface GraphileFlowLatencyOptions {
+  shape: FlowShape;
+  /** Measured workflows (default 200). */
+  n?: number;
+  /** Workflows in flight at once (default 8). */
+  inFlight?: number;
+  concurrency?: number;
+  batched: boolean;
+  localQueueSize?: number;
+  timeoutMs?: number;
+  pgUrl?: string;
+}
+
+/** Closed-loop end-to-end latency of chains or diamonds (see `closedLoopLatency`). */
+export async function latencyGraphileFlows(
+  options: GraphileFlowLatencyOptions,
+): Promise<Percentiles & { samples: number[] }> {
+  const { shape, batched } = options;
+  const n = options.n ?? 200;
+  const inFlight = options.inFlight ?? 8;
+  const concurrency = options.concurrency ?? 24;
+  const localQueueSize = batched ? (options.localQueueSize ?? 500) : -1;
+  const timeoutMs = options.timeoutMs ?? 120_000;
+  const db = await createFreshDatabase('graphile', options.pgUrl);
+  let pool: Pool | undefined;
+  let workerPool: WorkerPool | undefined;
+  let failed = true;
+  try {
+    await migrate(db.url);
+    pool = makePool(db.url, concurrency + inFlight + 1);
+    await createJoinTable(pool);
+    await warmPool(pool, concurrency + inFlight + 1);
+    const waiters = new Waiters();
+    workerPool = runTaskList(
+      {
+        concurrency,
+        logger: silentLogger,
+        noHandleSignals: true,
+        preset: batchedPreset(batched, localQueueSize),
+      },
+      { step: stepTask((w) => waiters.finish(w)) },
+      pool,
+    );
+    const client = pool;
+    const samples = await closedLoopLatency({
+      total: n,
+      inFlight,
+      waiters,
+      timeoutMs,
+      label: `graphile ${shape} (${batched ? 'batched' : 'unbatched'})`,
+      enqueue: (w) =>
+        client.query(
+          `select graphile_worker.add_job('step', json_build_object('w', $1::int, 's', 'a', 'k', $2::text))`,
+          [w, shape],
+        ),
+    });
+    failed = false;
+    return { ...percentiles(samples), samples };
   } finally {
     try {
       await stopPool(workerPool, pool, failed);
