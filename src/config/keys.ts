@@ -95,8 +95,7 @@ export const CONFIG_KEYS = {
   },
   publicUrl: {
     env: 'BATON_PUBLIC_URL',
-    default: 'http://127.0.0.1:8080',
-    meaning: 'Base URL advertised in the ASAP manifest',
+    meaning: 'Base URL advertised in the ASAP manifest (default: the address the server listens on)',
     ...url(['http:', 'https:']),
   },
   workerConcurrency: {

@@ -106,7 +106,7 @@ describe('layer precedence: defaults < file < env < flags, key by key', () => {
       host: '127.0.0.1',
       port: 8080,
       agentId: 'urn:asap:agent:baton',
-      publicUrl: 'http://127.0.0.1:8080',
+      publicUrl: undefined,
       workerConcurrency: 16,
       logLevel: 'info',
       logFormat: 'json',

@@ -2,6 +2,7 @@ import type { RegisterCommand } from '../context.ts';
 import { registerConfigCommand } from './config.ts';
 import { registerDemoCommand } from './demo.ts';
 import { registerMigrateCommand } from './migrate.ts';
+import { registerServeCommand } from './serve.ts';
 import { registerWorkerCommand } from './worker.ts';
 
 /**
@@ -10,6 +11,7 @@ import { registerWorkerCommand } from './worker.ts';
  */
 export const COMMANDS: readonly RegisterCommand[] = [
   registerDemoCommand,
+  registerServeCommand,
   registerWorkerCommand,
   registerMigrateCommand,
   registerConfigCommand,

@@ -1,10 +1,9 @@
-import { resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import type { Command } from 'commander';
-import { redactUrl, type BatonConfig } from '../../config/index.ts';
-import { createEngine, type Engine } from '../../engine/index.ts';
+import { redactUrl } from '../../config/index.ts';
+import { createEngine } from '../../engine/index.ts';
 import { ValidationError } from '../../util/errors.ts';
-import type { CliIo, RegisterCommand } from '../context.ts';
+import type { RegisterCommand } from '../context.ts';
+import { loadDefinitions, shutdownSignal } from '../definitions.ts';
 import { engineOptionsFrom } from '../engine-options.ts';
 
 interface WorkerOptions {
@@ -33,9 +32,10 @@ export const registerWorkerCommand: RegisterCommand = (program, context) => {
           'a worker needs handlers to run: pass --handlers <module> or set BATON_HANDLERS',
         );
       }
+      const stopping = shutdownSignal();
       const engine = await createEngine(engineOptionsFrom(config, { migrate: options.migrate }));
       try {
-        await loadDefinitions(engine, config, context.io);
+        await loadDefinitions(engine, config, context.io.cwd);
         engine.startWorkers();
         engine.logger.info(
           {
@@ -45,38 +45,11 @@ export const registerWorkerCommand: RegisterCommand = (program, context) => {
           },
           'engine.worker.started',
         );
-        await shutdownSignal();
+        await stopping.promise;
         engine.logger.info({ worker_id: engine.workerId }, 'engine.worker.stopping');
       } finally {
+        stopping.cancel();
         await engine.close({ timeoutMs: config.shutdownTimeoutMs });
       }
     });
 };
-
-/** Runs the handlers module (its default export receives the engine), then loads the templates folder. */
-async function loadDefinitions(engine: Engine, config: BatonConfig, io: CliIo): Promise<void> {
-  if (config.handlers !== undefined) {
-    const url = pathToFileURL(resolve(io.cwd, config.handlers)).href;
-    const module = (await import(url)) as { default?: unknown };
-    if (typeof module.default !== 'function') {
-      throw new ValidationError(
-        `${config.handlers} must export a default function that registers handlers: export default (engine) => { engine.registerHandler(…) }`,
-      );
-    }
-    await (module.default as (engine: Engine) => unknown)(engine);
-  }
-  if (config.templatesDir !== undefined) await engine.loadTemplates(resolve(io.cwd, config.templatesDir));
-}
-
-/** Resolves on the first SIGTERM or SIGINT, and stops listening for both. */
-function shutdownSignal(): Promise<void> {
-  return new Promise((done) => {
-    const stop = (): void => {
-      process.off('SIGTERM', stop);
-      process.off('SIGINT', stop);
-      done();
-    };
-    process.once('SIGTERM', stop);
-    process.once('SIGINT', stop);
-  });
-}

@@ -1,0 +1,80 @@
+import { isIP } from 'node:net';
+import { join } from 'node:path';
+import type { Command } from 'commander';
+import type { FastifyInstance } from 'fastify';
+import { redactUrl, type BatonConfig } from '../../config/index.ts';
+import { createEngine } from '../../engine/index.ts';
+import { createServer } from '../../server/index.ts';
+import type { RegisterCommand } from '../context.ts';
+import { loadDefinitions, shutdownSignal, type DefinitionSources } from '../definitions.ts';
+import { engineOptionsFrom } from '../engine-options.ts';
+
+interface ServeOptions {
+  readonly migrate: boolean;
+}
+
+// What `baton serve` loads when neither handlers nor templates are configured.
+const EXAMPLES = join(import.meta.dirname, '..', '..', '..', 'examples');
+const EXAMPLE_HANDLERS = join(EXAMPLES, 'handlers.ts');
+const EXAMPLE_TEMPLATES = join(EXAMPLES, 'templates');
+
+/**
+ * `baton serve` (and `npm start`): the HTTP server (ASAP agent endpoint, manifest, health) with
+ * workers, on the configured store. Without `--handlers` and `--templates-dir` it serves the
+ * example templates of `examples/templates`. SIGTERM or SIGINT stops it gracefully: the server
+ * stops accepting and answers what is in flight, workers finish their steps, the engine closes.
+ */
+export const registerServeCommand: RegisterCommand = (program, context) => {
+  program
+    .command('serve')
+    .description('Run the HTTP server (ASAP agent endpoint, health) and workers until SIGTERM/SIGINT')
+    .option('--no-migrate', 'Do not apply pending store migrations at start')
+    .action(async (options: ServeOptions, command: Command) => {
+      const { config } = context.resolveConfig(command);
+      const stopping = shutdownSignal();
+      const engine = await createEngine(engineOptionsFrom(config, { migrate: options.migrate }));
+      const log = engine.logger;
+      let app: FastifyInstance | undefined;
+      try {
+        const sources = definitionSources(config);
+        await loadDefinitions(engine, sources, context.io.cwd);
+        if (config.workerConcurrency > 0) engine.startWorkers();
+        app = createServer({ engine, config, logger: log });
+        const url = await app.listen({ host: config.host, port: config.port });
+        log.info(
+          {
+            url,
+            agent_id: config.agentId,
+            store: redactUrl(config.store),
+            templates: engine.templates.list().length,
+            definitions: sources.label,
+            workers: config.workerConcurrency,
+          },
+          'baton.server.listening',
+        );
+        if (!isLoopback(config.host)) {
+          log.warn({ host: config.host }, 'baton.server.exposed: listening beyond this machine');
+        }
+        context.io.stdout.write(`Baton listening on ${url} (agent ${config.agentId})\n`);
+        await stopping.promise;
+        log.info({ url }, 'baton.server.stopping');
+      } finally {
+        stopping.cancel();
+        await app?.close();
+        await engine.close({ timeoutMs: config.shutdownTimeoutMs });
+      }
+    });
+};
+
+/** The configured handlers and templates, or the examples when neither is configured. */
+function definitionSources(config: BatonConfig): DefinitionSources & { label: string } {
+  if (config.handlers !== undefined || config.templatesDir !== undefined) {
+    const { handlers, templatesDir } = config;
+    return { handlers, templatesDir, label: [handlers, templatesDir].filter(Boolean).join(', ') };
+  }
+  return { handlers: EXAMPLE_HANDLERS, templatesDir: EXAMPLE_TEMPLATES, label: 'examples' };
+}
+
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || (isIP(host) === 4 && host.startsWith('127.'));
+}

@@ -1,0 +1,139 @@
+/**
+ * The ASAP request pipeline after the body is read (asap-wire §2.3 steps 8–20): JSON-RPC decoding,
+ * envelope validation, the timestamp window, the nonce, then dispatch to the payload handler. A
+ * batch runs every item through the same steps, concurrently.
+ */
+import type { Logger } from 'pino';
+import {
+  ASAP_ERROR_TEXT,
+  asapErrorResponse,
+  checkTimestampWindow,
+  createReplyEnvelope,
+  duplicateNonceError,
+  envelopeErrorResponse,
+  handlerNotFoundResponse,
+  jsonRpcResult,
+  NONCE_TTL_SECONDS,
+  readNonce,
+  validateEnvelope,
+  type Envelope,
+  type JsonRpcErrorResponse,
+  type JsonRpcRequest,
+  type JsonRpcResponse,
+  type Manifest,
+  type ParsedBody,
+} from '../protocol/index.ts';
+import type { NonceStore } from './replay.ts';
+import type { AsapHandlerContext, PayloadHandlerRegistry } from './registry.ts';
+import { handlerErrorResponse } from './rpc-errors.ts';
+
+export interface PipelineOptions {
+  registry: PayloadHandlerRegistry;
+  manifest: () => Manifest;
+  /** Set when nonces are required (`requireNonce`). */
+  nonces: NonceStore | undefined;
+  now: () => number;
+  debug: boolean;
+  logger: Logger;
+  /** Aborted when the server closes. */
+  signal: AbortSignal;
+}
+
+/** A request whose envelope passed every check (steps 13–16). */
+export type Prepared =
+  { ok: true; request: JsonRpcRequest; envelope: Envelope } | { ok: false; response: JsonRpcErrorResponse };
+
+export class AsapPipeline {
+  readonly #options: PipelineOptions;
+
+  constructor(options: PipelineOptions) {
+    this.#options = options;
+  }
+
+  /** The answer to a decoded `/asap` body: one response, or an array for a batch. */
+  async answer(body: ParsedBody): Promise<JsonRpcResponse | JsonRpcResponse[]> {
+    switch (body.kind) {
+      case 'error':
+      case 'batch_error':
+        return body.response;
+      case 'request':
+        return this.#dispatch(body.request);
+      case 'batch':
+        return Promise.all(
+          body.items.map(async (item) => (item.ok ? this.#dispatch(item.request) : item.response)),
+        );
+    }
+  }
+
+  /** Steps 13–16: envelope, timestamp window, nonce. */
+  async prepare(request: JsonRpcRequest): Promise<Prepared> {
+    const { now, nonces } = this.#options;
+    const checked = validateEnvelope(request.params.envelope, { now: now() });
+    if (!checked.ok) return { ok: false, response: envelopeErrorResponse(request.id, checked) };
+    const envelope = checked.envelope;
+    const stale = checkTimestampWindow(envelope, now());
+    if (stale) {
+      return { ok: false, response: asapErrorResponse(request.id, stale, ASAP_ERROR_TEXT.invalidTimestamp) };
+    }
+    if (nonces) {
+      const nonce = readNonce(envelope);
+      if (nonce.kind === 'invalid') {
+        return {
+          ok: false,
+          response: asapErrorResponse(request.id, nonce.error, ASAP_ERROR_TEXT.invalidNonce),
+        };
+      }
+      if (nonce.kind === 'present' && !(await nonces.checkAndMark(nonce.nonce, NONCE_TTL_SECONDS * 1000))) {
+        const error = duplicateNonceError(nonce.nonce, envelope.id);
+        return { ok: false, response: asapErrorResponse(request.id, error, ASAP_ERROR_TEXT.invalidNonce) };
+      }
+    }
+    return { ok: true, request, envelope };
+  }
+
+  /** The context a handler of `envelope` runs with. */
+  context(envelope: Envelope, signal: AbortSignal = this.#options.signal): AsapHandlerContext {
+    const manifest = this.#options.manifest();
+    return {
+      manifest,
+      signal,
+      logger: this.#options.logger.child({
+        envelope_id: envelope.id,
+        payload_type: envelope.payload_type,
+        trace_id: envelope.trace_id ?? undefined,
+      }),
+      reply: (payloadType, payload) =>
+        createReplyEnvelope(envelope, { sender: manifest.id, payload_type: payloadType, payload }),
+    };
+  }
+
+  /** The JSON-RPC answer to a handler's failure. */
+  errorResponse(request: JsonRpcRequest, envelope: Envelope, error: unknown): JsonRpcErrorResponse {
+    const response = handlerErrorResponse(request.id, error, this.#options.debug);
+    const level = response.error.code === -32603 ? 'error' : 'debug';
+    this.#options.logger[level](
+      {
+        err: error,
+        envelope_id: envelope.id,
+        payload_type: envelope.payload_type,
+        code: response.error.code,
+      },
+      'asap.handler.error',
+    );
+    return response;
+  }
+
+  async #dispatch(request: JsonRpcRequest): Promise<JsonRpcResponse> {
+    const prepared = await this.prepare(request);
+    if (!prepared.ok) return prepared.response;
+    const { envelope } = prepared;
+    const handler = this.#options.registry.handler(envelope.payload_type);
+    if (!handler) return handlerNotFoundResponse(request.id, envelope.payload_type);
+    try {
+      const reply = await handler(envelope, this.context(envelope));
+      return jsonRpcResult(request.id, reply);
+    } catch (error) {
+      return this.errorResponse(request, envelope, error);
+    }
+  }
+}

@@ -1,0 +1,154 @@
+/**
+ * `createServer`: Baton's HTTP app, a fastify instance built from plugins (`asapPlugin`,
+ * `healthPlugin`; REST, auth and metrics come as more plugins). Every response carries
+ * `ASAP-Version`: the version negotiated on `POST /asap` and `/asap/stream`, else the default.
+ */
+import { fastify, LogController, type FastifyInstance } from 'fastify';
+import { pino, type Logger } from 'pino';
+import type { BatonConfig } from '../config/index.ts';
+import type { Engine } from '../engine/index.ts';
+import {
+  ASAP_DEFAULT_TRANSPORT_VERSION,
+  ASAP_VERSION_HEADER,
+  MAX_REQUEST_SIZE,
+  type AsapTransportVersion,
+  type Manifest,
+} from '../protocol/index.ts';
+import { asapPlugin } from './asap-plugin.ts';
+import { registerBatonHandlers, type BatonHandlerOptions } from './handlers/index.ts';
+import { healthPlugin } from './health.ts';
+import { ManifestSource, type ManifestInfo } from './manifest.ts';
+import { AsapPipeline } from './pipeline.ts';
+import { PayloadHandlerRegistry, type AsapHandler, type AsapStreamingHandler } from './registry.ts';
+import { MemoryNonceStore, type NonceStore } from './replay.ts';
+
+/** The configuration keys the server reads (see `baton config --docs`). */
+export type ServerConfig = Pick<
+  BatonConfig,
+  'agentId' | 'publicUrl' | 'maxRequestBytes' | 'requireNonce' | 'debug'
+>;
+
+export interface ServerOptions {
+  engine: Engine;
+  /** Defaults: `urn:asap:agent:baton`, the listening address, 10 MiB, no nonce, no debug. */
+  config?: Partial<ServerConfig>;
+  /** Default: the engine's logger. */
+  logger?: Logger;
+  /** Where seen nonces are kept when `requireNonce` is on (default: in memory). */
+  nonceStore?: NonceStore;
+  /** Manifest name, description and version. */
+  manifest?: ManifestInfo;
+  /** Baton's own payload handlers (`task.request`, `task.cancel`, `state_query`); `false` for none. */
+  batonHandlers?: BatonHandlerOptions | false;
+  /** Clock in epoch ms, for tests (timestamp window, nonce TTL, uptime). */
+  now?: () => number;
+}
+
+/** `server.asap`: the payload handler registry and the manifest. */
+export interface AsapApi {
+  /** Registers (or replaces) the `/asap` handler of an exact `payload_type`. */
+  register(payloadType: string, handler: AsapHandler): void;
+  /** Registers (or replaces) the `/asap/stream` handler of an exact `payload_type`. */
+  registerStreaming(payloadType: string, handler: AsapStreamingHandler): void;
+  readonly registry: PayloadHandlerRegistry;
+  /** The manifest as currently served. */
+  manifest(): Manifest;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    asap: AsapApi;
+  }
+  interface FastifyRequest {
+    /** The negotiated `ASAP-Version`, sent back on the response. */
+    asapVersion: AsapTransportVersion;
+  }
+}
+
+export const DEFAULT_SERVER_CONFIG: ServerConfig = {
+  agentId: 'urn:asap:agent:baton',
+  publicUrl: undefined,
+  maxRequestBytes: MAX_REQUEST_SIZE,
+  requireNonce: false,
+  debug: false,
+};
+
+/**
+ * Baton's HTTP app on `engine`. Call `listen()` (or `inject()`) on it; `close()` ends open
+ * streams and waits, answers `working` to `task.request`s still waiting, then closes. Closing the
+ * engine stays the caller's job.
+ *
+ * @example
+ * const app = createServer({ engine, config: { agentId: 'urn:asap:agent:shop' } });
+ * app.asap.register('ping', (envelope, ctx) => ctx.reply('pong', {}));
+ * await app.listen({ port: 8080 });
+ */
+export function createServer(options: ServerOptions): FastifyInstance {
+  const config: ServerConfig = { ...DEFAULT_SERVER_CONFIG, ...definedOf(options.config ?? {}) };
+  const logger = options.logger ?? options.engine.logger ?? pino({ level: 'warn' });
+  const now = options.now ?? Date.now;
+  const app = fastify({
+    loggerInstance: logger,
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: config.maxRequestBytes,
+  }) as unknown as FastifyInstance;
+
+  const closing = new AbortController();
+  const registry = new PayloadHandlerRegistry();
+  const manifest = new ManifestSource(options.engine, {
+    agentId: config.agentId,
+    publicUrl: () => config.publicUrl ?? listeningUrl(app),
+    info: options.manifest,
+  });
+  const currentManifest = (): Manifest => manifest.current().manifest;
+  const pipeline = new AsapPipeline({
+    registry,
+    manifest: currentManifest,
+    nonces: config.requireNonce ? (options.nonceStore ?? new MemoryNonceStore({ now })) : undefined,
+    now,
+    debug: config.debug,
+    logger,
+    signal: closing.signal,
+  });
+
+  app.decorate('asap', {
+    register: (payloadType: string, handler: AsapHandler) => registry.register(payloadType, handler),
+    registerStreaming: (payloadType: string, handler: AsapStreamingHandler) =>
+      registry.registerStreaming(payloadType, handler),
+    registry,
+    manifest: currentManifest,
+  } satisfies AsapApi);
+  app.decorateRequest('asapVersion', ASAP_DEFAULT_TRANSPORT_VERSION);
+  app.addHook('onSend', (request, reply, payload, done) => {
+    reply.header(ASAP_VERSION_HEADER, request.asapVersion);
+    done(null, payload);
+  });
+  // Waiting handlers and open streams answer at once, so close() does not wait for them.
+  app.addHook('preClose', (done) => {
+    closing.abort();
+    done();
+  });
+
+  if (options.batonHandlers !== false) registerBatonHandlers(registry, options.engine, options.batonHandlers);
+  void app.register(asapPlugin, {
+    pipeline,
+    registry,
+    manifest,
+    maxRequestBytes: config.maxRequestBytes,
+    signal: closing.signal,
+  });
+  void app.register(healthPlugin, { manifest: currentManifest, now });
+  return app;
+}
+
+function definedOf<T extends object>(values: T): Partial<T> {
+  return Object.fromEntries(Object.entries(values).filter(([, value]) => value !== undefined)) as Partial<T>;
+}
+
+/** The first address the app listens on, as a URL; the default port's before it listens. */
+function listeningUrl(app: FastifyInstance): string {
+  const address = app.server.address();
+  if (address === null || typeof address === 'string') return 'http://127.0.0.1:8080';
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  return `http://${host}:${address.port}`;
+}
