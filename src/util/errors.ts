@@ -15,6 +15,12 @@ export const ERROR_CODES = [
   'shutting_down',
   'timeout',
   'internal',
+  // The HTTP client (src/client/errors.ts).
+  'connect_failed',
+  'http_status',
+  'circuit_open',
+  'retries_exhausted',
+  'aborted',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
