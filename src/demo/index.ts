@@ -1,4 +1,6 @@
 import { rmSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { dirname, resolve } from 'node:path';
 import { pino } from 'pino';
 import { createEngine, type Engine } from '../engine/engine.ts';
@@ -7,8 +9,9 @@ import type { BatonEvent, TaskView } from '../engine/views.ts';
 
 /**
  * `npm run demo`: real workflows on a fresh SQLite file, in front of the user. A diamond whose
- * payment step fails twice and succeeds on its third attempt after backoff, and a report that fails
- * into the dead-letter queue, is fixed, and is replayed without re-running what already succeeded.
+ * payment step fails twice and succeeds on its third attempt after backoff, an `http` step whose
+ * upstream answers 429 with Retry-After, and a report that fails into the dead-letter queue, is
+ * fixed, and is replayed without re-running what already succeeded.
  * Returns whether every outcome was the expected one (the CLI exits non-zero otherwise).
  */
 export interface DemoOptions {
@@ -33,6 +36,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
   );
   out.title(`Baton demo · SQLite store at ${path}`);
 
+  const upstream = await startCarrierUpstream();
   const engine = await createEngine({
     store: `sqlite:${path}`,
     concurrency: 4,
@@ -44,15 +48,17 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
   try {
     engine.startWorkers();
     const order = await runOrder(engine, out);
+    const quote = await runQuote(engine, upstream, out);
     const report = await runReport(engine, world, out);
-    const tasks = [order.task, report.task];
-    const failures = [...order.failures, ...report.failures];
+    const tasks = [order.task, quote.task, report.task];
+    const failures = [...order.failures, ...quote.failures, ...report.failures];
     out.summary(tasks);
     out.verdict(failures, dirname(path));
     return { ok: failures.length === 0, tasks, failures };
   } finally {
     unsubscribe();
     await engine.close({ timeoutMs: 2000 });
+    await upstream.close();
   }
 }
 
@@ -112,6 +118,24 @@ function defineDemo(engine: Engine): DemoWorld {
   });
   engine.registerTemplate({
     namespace: 'demo',
+    name: 'shipping-quote',
+    version: '1.0.0',
+    description: "Ask a carrier's API for a quote; it rate-limits with 429 and Retry-After",
+    input_schema: {
+      type: 'object',
+      required: ['carrier_url', 'weight_kg'],
+      properties: { carrier_url: { type: 'string' }, weight_kg: { type: 'number' } },
+    },
+    steps: [
+      {
+        name: 'quote',
+        handler: { type: 'http', url: '{{input.carrier_url}}/quotes?weight_kg={{input.weight_kg}}' },
+        retry: { max_attempts: 3 },
+      },
+    ],
+  });
+  engine.registerTemplate({
+    namespace: 'demo',
     name: 'nightly-report',
     version: '1.0.0',
     description: 'Extract, summarise and publish a report',
@@ -140,12 +164,73 @@ async function runOrder(engine: Engine, out: Printer): Promise<{ task: TaskView;
   return { task: done, failures };
 }
 
+async function runQuote(
+  engine: Engine,
+  upstream: CarrierUpstream,
+  out: Printer,
+): Promise<{ task: TaskView; failures: string[] }> {
+  out.section('2. Shipping quote: the carrier answers 429 with Retry-After, and the step waits');
+  const { task } = await engine.startTask({
+    template: 'demo.shipping-quote',
+    input: { carrier_url: upstream.url, weight_kg: 2.5 },
+  });
+  const done = await engine.waitForTask(task.id, { timeoutMs: 30_000 });
+  const [first, second] = upstream.requests;
+  const waited = first !== undefined && second !== undefined ? second - first : undefined;
+  out.note(
+    `the carrier said Retry-After: ${RETRY_AFTER_S} s; the second request came ${waited ?? '?'} ms later`,
+  );
+  const failures: string[] = [];
+  if (done.status !== 'completed') failures.push(`quote task ended ${done.status}, expected completed`);
+  if (upstream.requests.length !== 2)
+    failures.push(`the carrier got ${upstream.requests.length} requests, expected 2`);
+  if (waited !== undefined && waited < RETRY_AFTER_S * 1000) {
+    failures.push(`the retry came after ${waited} ms, before the ${RETRY_AFTER_S} s Retry-After`);
+  }
+  return { task: done, failures };
+}
+
+// ── a carrier API that rate-limits its first request ─────────────────────────
+
+const RETRY_AFTER_S = 1;
+
+interface CarrierUpstream {
+  url: string;
+  /** When each request arrived (ms since the epoch). */
+  requests: number[];
+  close(): Promise<void>;
+}
+
+async function startCarrierUpstream(): Promise<CarrierUpstream> {
+  const requests: number[] = [];
+  const server = createServer((_request, res) => {
+    requests.push(Date.now());
+    if (requests.length === 1) {
+      res.writeHead(429, { 'retry-after': String(RETRY_AFTER_S), 'content-type': 'text/plain' });
+      res.end('too many requests');
+      return;
+    }
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ carrier: 'demo-post', price_eur: 7.9, days: 2 }));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    requests,
+    close: () => {
+      server.closeAllConnections();
+      return new Promise((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
 async function runReport(
   engine: Engine,
   world: DemoWorld,
   out: Printer,
 ): Promise<{ task: TaskView; failures: string[] }> {
-  out.section('2. Nightly report: fails into the dead-letter queue, then is replayed');
+  out.section('3. Nightly report: fails into the dead-letter queue, then is replayed');
   const { task } = await engine.startTask({ template: 'demo.nightly-report', input: { date: '2026-11-23' } });
   const failed = await engine.waitForTask(task.id, { timeoutMs: 30_000 });
   const failures: string[] = [];

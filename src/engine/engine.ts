@@ -1,10 +1,11 @@
 import { hostname } from 'node:os';
 import { pino, type Logger } from 'pino';
+import { createHttpClient, HttpClient, type HttpClientOptions } from '../client/index.ts';
 import { openStore } from '../storage/index.ts';
 import type { EventRecord, EventType, RetryPolicy, StepRow, TaskRow } from '../storage/records.ts';
 import { EVENT_TYPES, TASK_STATUSES, TERMINAL_TASK_STATUSES } from '../storage/records.ts';
 import type { Store, TaskDraft, TaskPlanner } from '../storage/store.ts';
-import { BatonError, NotFoundError, ValidationError } from '../util/errors.ts';
+import { BatonError, NotFoundError, ValidationError, type ErrorDetail } from '../util/errors.ts';
 import { newTaskId, ulid } from '../util/ids.ts';
 import {
   CircuitBreakers,
@@ -12,6 +13,7 @@ import {
   type CircuitOptions,
   type CircuitState,
 } from './circuit.ts';
+import { httpHandler } from './builtins/http.ts';
 import { EventBus, type EventListener } from './events.ts';
 import type { BuiltinHandler, StepHandler } from './handler.ts';
 import { builtinKey, HandlerRegistry, TemplateRegistry, type HandlerEntry } from './registry.ts';
@@ -50,6 +52,11 @@ export interface EngineOptions {
   retry?: RetryPolicyInput;
   circuit?: Partial<CircuitOptions>;
   logger?: Logger;
+  /**
+   * The HTTP client of `http` steps and `ctx.http`: a client (yours to close) or options for one
+   * the engine makes on first use and closes with itself.
+   */
+  http?: HttpClient | HttpClientOptions;
   /** Injectable clock (epoch ms) and randomness, for tests. */
   now?: () => number;
   random?: () => number;
@@ -94,6 +101,8 @@ export class Engine {
   readonly #workers: WorkerPool;
   #stopWaking: (() => void) | undefined;
   #closed = false;
+  readonly #httpOption: HttpClient | HttpClientOptions | undefined;
+  #ownedHttp: HttpClient | undefined;
 
   constructor(options: EngineOptions, store: Store, ownsStore: boolean) {
     this.store = store;
@@ -104,6 +113,8 @@ export class Engine {
     this.#random = options.random ?? Math.random;
     this.#retryDefaults = resolveRetryPolicy(options.retry, DEFAULT_RETRY_POLICY);
     this.#bus = new EventBus(this.logger);
+    this.#httpOption = options.http;
+    this.handlers.registerBuiltin('http', httpHandler, 'one HTTP request per attempt (SPEC §5)');
     this.#circuits = new CircuitBreakers(
       { ...DEFAULT_CIRCUIT_OPTIONS, ...options.circuit },
       this.#now,
@@ -126,6 +137,7 @@ export class Engine {
         now: this.#now,
         planContext: () => this.#planContext(),
         publish: (events) => this.#publish(events),
+        http: () => this.http,
       },
     );
   }
@@ -344,11 +356,23 @@ export class Engine {
     return this.#workers.isRunning;
   }
 
-  /** Stops workers (graceful, with the same deadline) and closes the store if the engine opened it. */
+  /** The client of `http` steps and `ctx.http` (see `EngineOptions.http`). */
+  get http(): HttpClient {
+    const given = this.#httpOption;
+    if (given instanceof HttpClient) return given;
+    if (this.#closed) throw new BatonError('shutting_down', 'the engine is closed');
+    return (this.#ownedHttp ??= createHttpClient(given ?? {}));
+  }
+
+  /**
+   * Stops workers (graceful, with the same deadline), then closes what the engine opened: its
+   * HTTP client and, when it was given a URL, its store.
+   */
   async close(options?: { timeoutMs?: number }): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
     await this.stopWorkers(options);
+    await this.#ownedHttp?.close();
     if (this.#ownsStore) await this.store.close();
   }
 
@@ -396,12 +420,31 @@ export class Engine {
   }
 
   #validateInput(template: Template, input: unknown): void {
-    if (!template.input_schema) return;
-    const validate = compileSchema(template.input_schema);
-    if (!validate(input)) {
-      const heading = `input does not match the input_schema of ${template.namespace}.${template.name}`;
-      throw problemsError(heading, formatSchemaErrors(validate.errors));
+    const label = `${template.namespace}.${template.name}`;
+    if (template.input_schema) {
+      const validate = compileSchema(template.input_schema);
+      if (!validate(input)) {
+        throw problemsError(
+          `input does not match the input_schema of ${label}`,
+          formatSchemaErrors(validate.errors),
+        );
+      }
     }
+    const problems = this.#builtinInputProblems(template, input);
+    if (problems.length > 0) throw problemsError(`input does not fit the steps of ${label}`, problems);
+  }
+
+  /** Built-in steps that read the input (`{{input.order.id}}`) check it before the task exists. */
+  #builtinInputProblems(template: Template, input: unknown): ErrorDetail[] {
+    const problems: ErrorDetail[] = [];
+    for (const step of template.steps) {
+      if (typeof step.handler !== 'object') continue;
+      const builtin = this.handlers.builtin(step.handler.type);
+      for (const problem of builtin?.checkInput?.(step.handler, input) ?? []) {
+        problems.push({ ...problem, path: `steps.${step.name}${problem.path ? `.${problem.path}` : ''}` });
+      }
+    }
+    return problems;
   }
 
   #handlerKey(step: StepTemplate): string {
@@ -452,7 +495,7 @@ export class Engine {
 
   #publish(events: readonly EventRecord[]): void {
     if (events.length === 0 || !this.#bus.hasListeners) return;
-    for (const event of events) this.#bus.emit(toEventView(event));
+    for (const event of events) if (this.#bus.wants(event.type)) this.#bus.emit(toEventView(event));
   }
 
   #onCircuitChange(handler: string, from: CircuitState, to: CircuitState): void {

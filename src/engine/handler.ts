@@ -1,4 +1,6 @@
 import type { Logger } from 'pino';
+import type { HttpClient } from '../client/index.ts';
+import type { ErrorDetail } from '../util/errors.ts';
 
 /** What a step handler receives (SPEC §2.2). */
 export interface StepContext<Input = unknown> {
@@ -21,6 +23,11 @@ export interface StepContext<Input = unknown> {
   readonly log: Logger;
   /** Extends the lease now (leases are also renewed automatically while the handler runs). */
   heartbeat(): Promise<void>;
+  /**
+   * The engine's resilient HTTP client (SPEC §4). Pass `signal` so a cancelled or timed-out step
+   * stops its request; prefer `retry: { maxAttempts: 1 }` and let the engine retry the step.
+   */
+  readonly http: HttpClient;
 }
 
 /**
@@ -29,5 +36,23 @@ export interface StepContext<Input = unknown> {
  */
 export type StepHandler<Input = unknown> = (context: StepContext<Input>) => unknown;
 
-/** A built-in handler type (`http`, `asap`): one function configured per step by the template. */
-export type BuiltinHandler = (context: StepContext, config: Readonly<Record<string, unknown>>) => unknown;
+/** A built-in step's configuration: the template's `handler` object, `type` included. */
+export type BuiltinConfig = Readonly<Record<string, unknown>>;
+
+/**
+ * A built-in handler type (`http`, `asap`): one implementation configured per step by the
+ * template. The checks run before anything is stored, so a bad configuration fails the template
+ * registration (or the task start) with a clear error instead of failing steps at run time.
+ */
+export interface BuiltinHandler {
+  /** Runs one attempt of a step configured with `config`. */
+  run(context: StepContext, config: BuiltinConfig): unknown;
+  /**
+   * Checks a step's configuration when its template is registered. `upstream` names every step
+   * that completes before this one (its dependencies, transitively). Paths are relative to the
+   * configuration, e.g. `url`.
+   */
+  checkConfig?(config: BuiltinConfig, step: { name: string; upstream: ReadonlySet<string> }): ErrorDetail[];
+  /** Checks a step's configuration against a task's input when the task starts. */
+  checkInput?(config: BuiltinConfig, input: unknown): ErrorDetail[];
+}

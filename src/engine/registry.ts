@@ -105,7 +105,10 @@ export class HandlerRegistry {
   ): void {
     const problems: ErrorDetail[] = [];
     if (!isIdentifier(type)) problems.push({ path: 'type', message: identifierMessage(type) });
-    if (typeof handler !== 'function') problems.push({ path: 'handler', message: functionMessage(handler) });
+    if (!isBuiltinHandler(handler)) {
+      const message = `must be an object with a run(context, config) function (got ${describeValue(handler)})`;
+      problems.push({ path: 'handler', message });
+    }
     if (problems.length > 0) throw problemsError('invalid built-in handler', problems);
     if (this.#builtins.has(type) && options.replace !== true) {
       throw new ConflictError(
@@ -172,6 +175,8 @@ export class TemplateRegistry {
     this.#context = {
       hasHandler: (ref) => handlers.has(ref),
       hasBuiltin: (type) => handlers.hasBuiltin(type),
+      checkBuiltin: (config, step) =>
+        handlers.builtin(String(config.type))?.checkConfig?.(config, step) ?? [],
     };
   }
 
@@ -293,6 +298,10 @@ function definitionProblems(definition: HandlerDefinition): ErrorDetail[] {
 
 function identifierMessage(value: unknown): string {
   return `must be 1 to 64 lowercase letters, digits, _ or -, starting with a letter or digit (got ${describeValue(value)})`;
+}
+
+function isBuiltinHandler(value: unknown): value is BuiltinHandler {
+  return typeof value === 'object' && value !== null && typeof (value as BuiltinHandler).run === 'function';
 }
 
 function functionMessage(value: unknown): string {

@@ -51,6 +51,11 @@ export interface Template {
 export interface TemplateContext {
   hasHandler(ref: string): boolean;
   hasBuiltin(type: string): boolean;
+  /** The built-in handler's own checks of a step's configuration (see `BuiltinHandler.checkConfig`). */
+  checkBuiltin(
+    config: Readonly<Record<string, unknown>>,
+    step: { name: string; upstream: ReadonlySet<string> },
+  ): ErrorDetail[];
 }
 
 /** A parsed `ns.name[@version]` template reference or `ns/name[@version]` handler reference. */
@@ -196,7 +201,39 @@ function readSteps(value: unknown, context: TemplateContext, problems: ErrorDeta
   const steps = (value as unknown[]).map((raw, index) =>
     readStep(raw, joinPath('steps', index), context, problems),
   );
-  return orderSteps(steps, indexStepNames(steps, problems), problems);
+  const ordered = orderSteps(steps, indexStepNames(steps, problems), problems);
+  // A built-in's checks need a sound graph (which steps run before this one) to mean anything.
+  if (problems.length === 0) checkBuiltinConfigs(steps, context, problems);
+  return ordered;
+}
+
+/** Runs each built-in handler's own configuration checks, with the step's upstream steps. */
+function checkBuiltinConfigs(
+  steps: readonly StepTemplate[],
+  context: TemplateContext,
+  problems: ErrorDetail[],
+): void {
+  const byName = new Map(steps.map((step) => [step.name, step]));
+  steps.forEach((step, index) => {
+    if (typeof step.handler !== 'object') return;
+    const handlerPath = joinPath(joinPath('steps', index), 'handler');
+    const upstream = upstreamOf(step, byName);
+    for (const problem of context.checkBuiltin(step.handler, { name: step.name, upstream })) {
+      problems.push({ ...problem, path: problem.path ? `${handlerPath}.${problem.path}` : handlerPath });
+    }
+  });
+}
+
+/** Every step that completes before `step` (its dependencies, transitively); the graph is acyclic. */
+function upstreamOf(step: StepTemplate, byName: ReadonlyMap<string, StepTemplate>): Set<string> {
+  const upstream = new Set<string>();
+  const pending = [...step.depends_on];
+  for (let name = pending.pop(); name !== undefined; name = pending.pop()) {
+    if (upstream.has(name)) continue;
+    upstream.add(name);
+    pending.push(...(byName.get(name)?.depends_on ?? []));
+  }
+  return upstream;
 }
 
 const PLACEHOLDER_STEP: StepTemplate = Object.freeze({

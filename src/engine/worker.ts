@@ -1,5 +1,6 @@
 import { setTimeout as sleepFor } from 'node:timers/promises';
 import type { Logger } from 'pino';
+import type { HttpClient } from '../client/index.ts';
 import { coerceError } from '../util/errors.ts';
 import type { EventRecord, StoredError } from '../storage/records.ts';
 import type { ClaimedStep, LeaseRef, Store } from '../storage/store.ts';
@@ -26,6 +27,8 @@ export interface WorkerDeps {
   planContext: () => PlanContext;
   /** Called with committed events, in order. */
   publish: (events: EventRecord[]) => void;
+  /** The engine's HTTP client, made on first use. */
+  http: () => HttpClient;
 }
 
 /** Shortest idle sleep: even when a retry is due "now", give the event loop a turn. */
@@ -260,7 +263,7 @@ export class WorkerPool {
     const builtin = step.spec.handler_config
       ? this.#deps.handlers.builtin(String(step.spec.handler_config.type))
       : undefined;
-    const logger = this.#deps.logger;
+    const { logger, http } = this.#deps;
     let log: Logger | undefined;
     const context: StepContext = {
       input: task.input,
@@ -274,9 +277,12 @@ export class WorkerPool {
         return (log ??= logger.child({ task_id: task.id, step: step.name, attempt: step.attempts }));
       },
       heartbeat: () => this.#renew([lease]),
+      get http() {
+        return http();
+      },
     };
     return Promise.resolve().then(() => {
-      if (builtin && step.spec.handler_config) return builtin(context, step.spec.handler_config);
+      if (builtin && step.spec.handler_config) return builtin.run(context, step.spec.handler_config);
       if (handler) return handler.handler(context);
       throw new PermanentError(`no handler registered for ${step.handler} in this process`);
     });

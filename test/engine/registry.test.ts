@@ -9,7 +9,7 @@ import { loadTemplateDir } from '../../src/engine/templates.ts';
 const FIXTURES = join(import.meta.dirname, 'fixtures', 'templates');
 
 const noop: StepHandler = () => null;
-const builtinNoop: BuiltinHandler = () => null;
+const builtinNoop: BuiltinHandler = { run: () => null };
 
 type BatonErrorShape = Error & { code?: string; details?: readonly ErrorDetail[] };
 
@@ -140,7 +140,7 @@ describe('HandlerRegistry', () => {
     assert.equal(handlers.builtin('asap'), undefined);
     assert.equal(handlers.has('builtin/http'), false);
     caught(() => handlers.registerBuiltin('http', builtinNoop), 'conflict');
-    const replacement: BuiltinHandler = () => 'new';
+    const replacement: BuiltinHandler = { run: () => 'new' };
     handlers.registerBuiltin('http', replacement, '', { replace: true });
     assert.equal(handlers.builtin('http'), replacement);
     const error = caught(() => handlers.registerBuiltin('HTTP', 'x' as never), 'validation_failed');

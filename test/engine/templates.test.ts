@@ -22,6 +22,11 @@ const HANDLERS = new Set(['demo/a', 'demo/reserve-stock', 'demo/reserve-stock@1.
 const context: TemplateContext = {
   hasHandler: (ref) => HANDLERS.has(ref),
   hasBuiltin: (type) => type === 'http' || type === 'asap',
+  // The fake built-in wants `needs` to name an upstream step.
+  checkBuiltin: (config, step) =>
+    typeof config.needs === 'string' && !step.upstream.has(config.needs)
+      ? [{ path: 'needs', message: `${config.needs} is not upstream of ${step.name}` }]
+      : [],
 };
 
 type StepInput = Record<string, unknown>;
@@ -424,6 +429,15 @@ describe('validateTemplate: steps', () => {
       context,
     );
     assert.deepEqual(result.steps[0]?.handler, { type: 'asap', skill_id: 'ship' });
+  });
+
+  test("a built-in's own checks see the step's transitive upstream steps", () => {
+    const needs = (name: string) => ({ handler: { type: 'http', needs: name } });
+    const steps = [step('a'), step('b', ['a']), step('c', ['b'], needs('a')), step('d', [], needs('c'))];
+    assert.deepEqual(problems(template(steps)), [
+      { path: 'steps[3].handler.needs', message: 'c is not upstream of d' },
+    ]);
+    assert.doesNotThrow(() => validateTemplate(template(steps.slice(0, 3)), context));
   });
 
   test('retry values are checked field by field', () => {
