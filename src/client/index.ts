@@ -15,6 +15,7 @@
  * `http.request({ url, retry: { maxAttempts: 1 }, throwHttpErrors: false })`.
  */
 export { createHttpClient, HttpClient, type MethodOptions } from './client.ts';
+export * from './asap/index.ts';
 export type { HeaderMap, RequestOptions } from './call.ts';
 export { HttpResponse } from './response.ts';
 export { parseRetryAfter } from './classify.ts';

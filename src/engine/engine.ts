@@ -13,6 +13,7 @@ import {
   type CircuitOptions,
   type CircuitState,
 } from './circuit.ts';
+import { asapHandler } from './builtins/asap.ts';
 import { httpHandler } from './builtins/http.ts';
 import { EventBus, type EventListener } from './events.ts';
 import type { BuiltinHandler, StepHandler } from './handler.ts';
@@ -115,6 +116,7 @@ export class Engine {
     this.#bus = new EventBus(this.logger);
     this.#httpOption = options.http;
     this.handlers.registerBuiltin('http', httpHandler, 'one HTTP request per attempt (SPEC §5)');
+    this.handlers.registerBuiltin('asap', asapHandler, 'one ASAP task.request per attempt (SPEC §3)');
     this.#circuits = new CircuitBreakers(
       { ...DEFAULT_CIRCUIT_OPTIONS, ...options.circuit },
       this.#now,
