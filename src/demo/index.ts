@@ -1,17 +1,19 @@
 import { rmSync } from 'node:fs';
-import { createServer } from 'node:http';
+import { createServer as createHttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { dirname, resolve } from 'node:path';
 import { pino } from 'pino';
 import { createEngine, type Engine } from '../engine/engine.ts';
+import { createServer } from '../server/index.ts';
 import { PermanentError, RetryableError } from '../engine/errors.ts';
 import type { BatonEvent, TaskView } from '../engine/views.ts';
 
 /**
  * `npm run demo`: real workflows on a fresh SQLite file, in front of the user. A diamond whose
  * payment step fails twice and succeeds on its third attempt after backoff, an `http` step whose
- * upstream answers 429 with Retry-After, and a report that fails into the dead-letter queue, is
- * fixed, and is replayed without re-running what already succeeded.
+ * upstream answers 429 with Retry-After, an `asap` step asking a second Baton agent (its own store
+ * and server, on another port), and a report that fails into the dead-letter queue, is fixed, and
+ * is replayed without re-running what already succeeded.
  * Returns whether every outcome was the expected one (the CLI exits non-zero otherwise).
  */
 export interface DemoOptions {
@@ -37,6 +39,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
   out.title(`Baton demo · SQLite store at ${path}`);
 
   const upstream = await startCarrierUpstream();
+  const warehouse = await startWarehouseAgent(resolve(dirname(path), 'demo-warehouse.db'));
   const engine = await createEngine({
     store: `sqlite:${path}`,
     concurrency: 4,
@@ -49,9 +52,10 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     engine.startWorkers();
     const order = await runOrder(engine, out);
     const quote = await runQuote(engine, upstream, out);
+    const restock = await runRestock(engine, warehouse, out);
     const report = await runReport(engine, world, out);
-    const tasks = [order.task, quote.task, report.task];
-    const failures = [...order.failures, ...quote.failures, ...report.failures];
+    const tasks = [order.task, quote.task, restock.task, report.task];
+    const failures = [...order.failures, ...quote.failures, ...restock.failures, ...report.failures];
     out.summary(tasks);
     out.verdict(failures, dirname(path));
     return { ok: failures.length === 0, tasks, failures };
@@ -59,6 +63,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     unsubscribe();
     await engine.close({ timeoutMs: 2000 });
     await upstream.close();
+    await warehouse.close();
   }
 }
 
@@ -84,6 +89,11 @@ function defineDemo(engine: Engine): DemoWorld {
     tracking: 'TRK-42',
     parcel: (ctx.results.pack as { parcel: string }).parcel,
   }));
+  register('order-rest', (ctx) => {
+    const { wanted } = ctx.input as { wanted: number };
+    const answer = ctx.results['ask-warehouse'] as { result: { ship: { available: number } } };
+    return { from_supplier: Math.max(0, wanted - answer.result.ship.available) };
+  });
   register('extract', () => {
     world.extractRuns += 1;
     return { rows: 1280 };
@@ -132,6 +142,24 @@ function defineDemo(engine: Engine): DemoWorld {
         handler: { type: 'http', url: '{{input.carrier_url}}/quotes?weight_kg={{input.weight_kg}}' },
         retry: { max_attempts: 3 },
       },
+    ],
+  });
+  engine.registerTemplate({
+    namespace: 'demo',
+    name: 'restock',
+    version: '1.0.0',
+    description: 'Ask the warehouse agent over ASAP how many units it can ship, then order the rest',
+    steps: [
+      {
+        name: 'ask-warehouse',
+        handler: {
+          type: 'asap',
+          agent_url: '{{input.warehouse_url}}',
+          skill_id: 'warehouse.check-stock',
+          input: { sku: '{{input.sku}}', wanted: '{{input.wanted}}' },
+        },
+      },
+      { name: 'order-rest', handler: 'demo/order-rest', depends_on: ['ask-warehouse'] },
     ],
   });
   engine.registerTemplate({
@@ -190,6 +218,82 @@ async function runQuote(
   return { task: done, failures };
 }
 
+async function runRestock(
+  engine: Engine,
+  warehouse: WarehouseAgent,
+  out: Printer,
+): Promise<{ task: TaskView; failures: string[] }> {
+  out.section('3. Restock: a step asks a second Baton agent over ASAP');
+  out.note(`warehouse agent ${WAREHOUSE_AGENT} listening on ${warehouse.url}`);
+  const { task } = await engine.startTask({
+    template: 'demo.restock',
+    input: { warehouse_url: warehouse.url, sku: 'BLUE-MUG', wanted: 12 },
+  });
+  const done = await engine.waitForTask(task.id, { timeoutMs: 30_000 });
+  const answer = done.steps.find((step) => step.name === 'ask-warehouse')?.result as
+    { task_id: string; result: { ship: { available: number } } } | undefined;
+  const ordered = done.steps.find((step) => step.name === 'order-rest')?.result as
+    { from_supplier: number } | undefined;
+  out.note(
+    `the warehouse ran its own task ${answer?.task_id ?? '?'}: ${answer?.result.ship.available ?? '?'} in stock; ordering ${ordered?.from_supplier ?? '?'} from the supplier`,
+  );
+  const failures: string[] = [];
+  if (done.status !== 'completed') failures.push(`restock task ended ${done.status}, expected completed`);
+  if (ordered?.from_supplier !== 12 - WAREHOUSE_STOCK) {
+    failures.push(`restock ordered ${ordered?.from_supplier}, expected ${12 - WAREHOUSE_STOCK}`);
+  }
+  return { task: done, failures };
+}
+
+// ── a second Baton agent: the warehouse ──────────────────────────────────────
+
+const WAREHOUSE_AGENT = 'urn:asap:agent:warehouse';
+const WAREHOUSE_STOCK = 5;
+
+interface WarehouseAgent {
+  url: string;
+  close(): Promise<void>;
+}
+
+/** Another Baton (its own engine, store and ASAP server) whose one skill checks stock. */
+async function startWarehouseAgent(path: string): Promise<WarehouseAgent> {
+  for (const suffix of ['', '-wal', '-shm']) rmSync(path + suffix, { force: true });
+  const engine = await createEngine({
+    store: `sqlite:${path}`,
+    pollIntervalMs: 50,
+    logger: pino({ level: 'silent' }),
+  });
+  engine.registerHandler({
+    namespace: 'warehouse',
+    name: 'count',
+    handler: (ctx) => {
+      const { sku, wanted } = ctx.input as { sku: string; wanted: number };
+      return { sku, available: Math.min(wanted, WAREHOUSE_STOCK) };
+    },
+  });
+  engine.registerTemplate({
+    namespace: 'warehouse',
+    name: 'check-stock',
+    description: 'How many units of a SKU can ship today',
+    steps: [{ name: 'ship', handler: 'warehouse/count' }],
+  });
+  engine.startWorkers();
+  const app = createServer({ engine, config: { agentId: WAREHOUSE_AGENT } });
+  try {
+    const url = await app.listen({ host: '127.0.0.1', port: 0 });
+    return {
+      url,
+      close: async () => {
+        await app.close();
+        await engine.close({ timeoutMs: 2000 });
+      },
+    };
+  } catch (error) {
+    await engine.close();
+    throw error;
+  }
+}
+
 // ── a carrier API that rate-limits its first request ─────────────────────────
 
 const RETRY_AFTER_S = 1;
@@ -203,7 +307,7 @@ interface CarrierUpstream {
 
 async function startCarrierUpstream(): Promise<CarrierUpstream> {
   const requests: number[] = [];
-  const server = createServer((_request, res) => {
+  const server = createHttpServer((_request, res) => {
     requests.push(Date.now());
     if (requests.length === 1) {
       res.writeHead(429, { 'retry-after': String(RETRY_AFTER_S), 'content-type': 'text/plain' });
@@ -230,7 +334,7 @@ async function runReport(
   world: DemoWorld,
   out: Printer,
 ): Promise<{ task: TaskView; failures: string[] }> {
-  out.section('3. Nightly report: fails into the dead-letter queue, then is replayed');
+  out.section('4. Nightly report: fails into the dead-letter queue, then is replayed');
   const { task } = await engine.startTask({ template: 'demo.nightly-report', input: { date: '2026-11-23' } });
   const failed = await engine.waitForTask(task.id, { timeoutMs: 30_000 });
   const failures: string[] = [];
@@ -280,7 +384,7 @@ function makePrinter(write: (line: string) => void, color: boolean) {
       if (failures.length === 0) {
         write(`\n${paint('1;32', 'Every outcome was as expected.')}`);
         write(
-          `Next: the store is in ${dataDir}; see README.md for the engine API, and \`npm run baton -- --help\` for the CLI.`,
+          `Next: \`npm start\` serves the example templates over ASAP on http://127.0.0.1:8080; README.md documents the engine API, the HTTP and ASAP clients and the CLI (\`npm run baton -- --help\`). This run's stores are in ${dataDir}.`,
         );
       } else {
         write(`\n${paint('1;31', 'Unexpected outcomes:')}`);

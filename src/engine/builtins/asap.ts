@@ -16,7 +16,7 @@
  *   `PermanentError` with the remote message; transport errors keep the HTTP client's `retryable`
  *   and `retryAfterMs` (429/5xx/network retried by the engine, other 4xx not).
  *
- * Code handlers that need more use `createAsapClient` from `src/asap-client` with `ctx.http`.
+ * Code handlers that need more use `createAsapClient` from `baton/client` with `ctx.http`.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AsapClient, redactUrl, type HttpClient } from '../../client/index.ts';
