@@ -367,12 +367,14 @@ describePostgres('PostgresStore', (pg) => {
       await holder.query('BEGIN');
       await holder.query('SELECT 1 FROM baton.tasks WHERE id = $1 FOR UPDATE', [state.task.id]);
       const waiting = store.updateTasks([state.task.id], (s) => planCancel(s, context(T0 + 2)));
+      // Handled from now on: the store's call may fail before the terminating query returns.
+      const failed = assert.rejects(waiting, /terminating connection/);
       await waitForLockWait(db.url);
       await holder.query(
         `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
          WHERE datname = current_database() AND application_name = 'baton' AND wait_event_type = 'Lock'`,
       );
-      await assert.rejects(waiting, /terminating connection/);
+      await failed;
       await holder.query('ROLLBACK');
     });
     assert.equal((await store.getTask(state.task.id))!.task.status, 'pending', 'nothing half-written');
