@@ -1,8 +1,7 @@
 /**
  * The `asap` step's configuration (SPEC §2.2, §3):
- * `{type: asap, url, skill_id, input?, timeout_seconds?, recipient?, sender?, poll_interval_ms?}`
- * (`agent_url` is accepted for `url`, as SPEC's example writes it). Checked when the template is
- * registered; `{{input.…}}` paths again when a task starts.
+ * `{type: asap, agent_url, skill_id, input?, timeout_seconds?, recipient?, sender?, poll_interval_ms?}`.
+ * Checked when the template is registered; `{{input.…}}` paths again when a task starts.
  */
 import { isAgentUrn } from '../../protocol/index.ts';
 import type { ErrorDetail } from '../../util/errors.ts';
@@ -11,7 +10,6 @@ import { checkInputReferences, checkReferences, collectReferences } from './plac
 
 const KEYS = new Set([
   'type',
-  'url',
   'agent_url',
   'skill_id',
   'input',
@@ -21,7 +19,7 @@ const KEYS = new Set([
   'poll_interval_ms',
 ]);
 /** Fields whose strings may hold `{{…}}` references. */
-const TEMPLATED = ['url', 'agent_url', 'skill_id', 'input', 'recipient'] as const;
+const TEMPLATED = ['agent_url', 'skill_id', 'input', 'recipient'] as const;
 const MAX_TIMEOUT_SECONDS = 3600;
 const POLL_RANGE = [10, 60_000] as const;
 
@@ -50,7 +48,7 @@ export function checkAsapConfig(config: BuiltinConfig, upstream: ReadonlySet<str
     if (!KEYS.has(key))
       problems.push({ path: key, message: `unknown field (expected one of ${[...KEYS].join(', ')})` });
   }
-  checkUrl(config, problems);
+  checkUrl(config.agent_url, problems);
   if (typeof config.skill_id !== 'string' || config.skill_id.trim() === '') {
     problems.push({
       path: 'skill_id',
@@ -76,7 +74,7 @@ export function checkAsapInput(config: BuiltinConfig, input: unknown): ErrorDeta
 /** Reads a configuration that `checkAsapConfig` accepted (it is frozen into the step row). */
 export function readAsapConfig(config: BuiltinConfig): AsapStepConfig {
   return {
-    url: (config.url ?? config.agent_url) as string,
+    url: config.agent_url as string,
     skillId: config.skill_id as string,
     input: config.input,
     timeoutSeconds: (config.timeout_seconds as number | undefined) ?? DEFAULT_TIMEOUT_SECONDS,
@@ -86,13 +84,8 @@ export function readAsapConfig(config: BuiltinConfig): AsapStepConfig {
   };
 }
 
-function checkUrl(config: BuiltinConfig, problems: ErrorDetail[]): void {
-  if (config.url !== undefined && config.agent_url !== undefined) {
-    problems.push({ path: 'agent_url', message: 'give url or agent_url, not both' });
-    return;
-  }
-  const path = config.url === undefined && config.agent_url !== undefined ? 'agent_url' : 'url';
-  const url = config[path];
+function checkUrl(url: unknown, problems: ErrorDetail[]): void {
+  const path = 'agent_url';
   if (typeof url !== 'string' || url === '') {
     problems.push({
       path,

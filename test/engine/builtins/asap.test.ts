@@ -51,7 +51,11 @@ describe('asap step: two Baton agents', () => {
   callerEngine();
 
   test('a completed remote task is the step result {status, result, task_id}', async () => {
-    const template = define({ url: remote.url, skill_id: 'test.echo', input: { message: '{{input.text}}' } });
+    const template = define({
+      agent_url: remote.url,
+      skill_id: 'test.echo',
+      input: { message: '{{input.text}}' },
+    });
     const task = await run(template, { text: 'hello' });
     assert.equal(task.status, 'completed');
     const result = askStep(task).result as { status: string; result: JsonObject; task_id: string };
@@ -76,7 +80,7 @@ describe('asap step: two Baton agents', () => {
   });
 
   test('a failed remote task fails the step at once with the remote error', async () => {
-    const task = await run(define({ url: remote.url, skill_id: 'test.fail', recipient: AGENT }));
+    const task = await run(define({ agent_url: remote.url, skill_id: 'test.fail', recipient: AGENT }));
     assert.equal(task.status, 'failed');
     const step = askStep(task);
     assert.equal(step.attempts, 1);
@@ -85,7 +89,7 @@ describe('asap step: two Baton agents', () => {
   });
 
   test('an unknown skill is a permanent failure with a clear message', async () => {
-    const task = await run(define({ url: remote.url, skill_id: 'test.missing' }));
+    const task = await run(define({ agent_url: remote.url, skill_id: 'test.missing' }));
     assert.equal(task.status, 'failed');
     const step = askStep(task);
     assert.equal(step.attempts, 1);
@@ -95,7 +99,7 @@ describe('asap step: two Baton agents', () => {
 
   test('a slow remote task answers working, and the step follows it with state_query in one attempt', async () => {
     const template = define({
-      url: remote.url,
+      agent_url: remote.url,
       skill_id: 'test.slow',
       input: { ms: 1400 },
       timeout_seconds: 1,
@@ -113,7 +117,7 @@ describe('asap step: two Baton agents', () => {
 
   test('a cancelled step stops following the remote task', async () => {
     const template = define({
-      url: remote.url,
+      agent_url: remote.url,
       skill_id: 'test.slow',
       input: { ms: 3000 },
       timeout_seconds: 1,
@@ -134,7 +138,7 @@ describe('asap step: transport failures and the engine retries', () => {
   after(() => stub.stop());
 
   const template = () =>
-    define({ url: stub.url, skill_id: 'remote.job', recipient: STUB_AGENT, input: { n: 1 } });
+    define({ agent_url: stub.url, skill_id: 'remote.job', recipient: STUB_AGENT, input: { n: 1 } });
 
   test('503 and 429 are retried by the engine, one task.request per attempt, same idempotency key', async () => {
     stub.script(status(503), status(429, { 'retry-after': '0' }), taskReply('completed', { done: true }));
@@ -189,7 +193,7 @@ describe('asap step: configuration checks', () => {
               name: 'ask',
               handler: {
                 type: 'asap',
-                url: 'ftp://agent',
+                agent_url: 'ftp://agent',
                 input: ['not', 'an', 'object'],
                 timeout_seconds: 0,
                 recipient: 'Agent_X',
@@ -231,7 +235,7 @@ describe('asap step: configuration checks', () => {
   });
 
   test('starting a task checks that the {{input…}} references exist', async () => {
-    const template = define({ url: '{{input.agent}}', skill_id: 'x', input: { v: '{{input.value}}' } });
+    const template = define({ agent_url: '{{input.agent}}', skill_id: 'x', input: { v: '{{input.value}}' } });
     await assert.rejects(
       engine.startTask({ template, input: { agent: 'http://a.test' } }),
       (error: Error & { details?: unknown }) => JSON.stringify(error.details).includes('{{input.value}}'),
