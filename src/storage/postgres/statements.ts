@@ -110,8 +110,9 @@ function sql(s: string) {
       FROM ${s}.tasks t WHERE t.id = $1`,
 
     /**
-     * The claim, in one round trip: pick ready steps (SKIP LOCKED), start their pending tasks,
-     * lease the steps, and return each with its task and the results of its dependencies.
+     * The claim, in one statement (so one round trip and one commit, without BEGIN): pick ready
+     * steps (SKIP LOCKED), start their pending tasks, lease the steps, record their history, and
+     * return each with its task and the results of its dependencies.
      *
      * A pending task is started here rather than by a later statement, and only if its row can be
      * locked without waiting: updateTasks may hold that row while it waits for one of these
@@ -119,6 +120,11 @@ function sql(s: string) {
      * task is locked elsewhere is simply not claimed this time (it stays ready). `pending` is
      * read from the statement's snapshot; a task another claim started since is no longer
      * matched by `started` and its step is likewise left for the next claim.
+     *
+     * History: a `task.started` event for each started task just before its first claimed step,
+     * then a `step.started` event per step, inserted in that order (sorted before the sequence is
+     * read). The rows built by `claimedSteps` follow the same order, so the ascending seqs, which
+     * come back on the first row only, pair with them as `withSeqs` expects.
      *
      * The task input comes back on the first row of each task only, so a fan-out claim does not
      * copy a large input once per step.
@@ -147,17 +153,32 @@ function sql(s: string) {
         WHERE st.id = p.id
           AND (p.task_id NOT IN (SELECT id FROM pending) OR p.task_id IN (SELECT id FROM started))
         RETURNING st.*
+      ), numbered AS (
+        SELECT c.*, row_number() OVER (ORDER BY c.run_at, c.id) AS n,
+          c.task_id IN (SELECT id FROM started) AS task_started
+        FROM claimed c
+      ), new_events AS (
+        INSERT INTO ${s}.events (task_id, step, type, from_status, to_status, reason, attempt, at)
+        SELECT task_id, step, type, from_status, to_status, reason, attempt, $3 FROM (
+          SELECT task_id, NULL AS step, 'task.started' AS type, 'pending' AS from_status,
+            'running' AS to_status, 'first step claimed' AS reason, NULL::int AS attempt, min(n) AS n, 0 AS k
+          FROM numbered WHERE task_started GROUP BY task_id
+          UNION ALL
+          SELECT task_id, name, 'step.started', 'ready', 'running', 'claimed', attempts, n, 1 FROM numbered
+        ) e
+        ORDER BY n, k
+        RETURNING seq
       )
       SELECT c.*,
         t.namespace AS task_namespace, t.name AS task_name, t.version AS task_version,
         row_number() OVER (PARTITION BY c.task_id ORDER BY c.id) = 1 AS first_of_task,
         CASE WHEN row_number() OVER (PARTITION BY c.task_id ORDER BY c.id) = 1 THEN t.input END AS task_input,
-        c.task_id IN (SELECT id FROM started) AS task_started,
         (SELECT jsonb_object_agg(d.name, d.result) FROM ${s}.steps d
           WHERE d.task_id = c.task_id
-            AND d.name IN (SELECT jsonb_array_elements_text(c.spec -> 'depends_on'))) AS results
-      FROM claimed c JOIN ${s}.tasks t ON t.id = c.task_id
-      ORDER BY c.run_at, c.id`,
+            AND d.name IN (SELECT jsonb_array_elements_text(c.spec -> 'depends_on'))) AS results,
+        CASE WHEN c.n = 1 THEN ARRAY(SELECT seq FROM new_events) END AS event_seqs
+      FROM numbered c JOIN ${s}.tasks t ON t.id = c.task_id
+      ORDER BY c.n`,
 
     /** Extends the leases still held; rows are locked in the global step order first. */
     renewLeases: `WITH held AS (
@@ -176,17 +197,38 @@ function sql(s: string) {
     nextRunAt: `SELECT min(run_at) AS run_at FROM ${s}.steps
       WHERE status = 'ready' AND handler = ANY($1::text[])`,
 
-    /** updateTasks, first: the task rows, locked in a stable order so batches cannot deadlock. */
-    lockTasks: `SELECT * FROM ${s}.tasks WHERE id = ANY($1::text[]) ORDER BY id FOR NO KEY UPDATE`,
-
     /**
-     * updateTasks, second: all their steps, locked too. A claim may lease a ready step without
-     * the task lock; locking the steps makes updateTasks wait for such a claim and plan from the
-     * leased row, instead of overwriting it with a stale copy (and makes claims skip the steps
-     * of a task being updated).
+     * updateTasks, first: the task rows, locked in a stable order so batches cannot deadlock, then
+     * all their steps, locked too, in one round trip. A claim may lease a ready step without the
+     * task lock; locking the steps makes updateTasks wait for such a claim and plan from the
+     * leased row, instead of overwriting it with a stale copy (and makes claims skip the steps of
+     * a task being updated). Every task is locked before any step: `locked_steps` reads its task
+     * ids through an InitPlan, which runs `locked_tasks` to the end first.
+     *
+     * One row per step (a task without steps gives one row of NULL step columns), task columns
+     * prefixed with `task_` (its id is `task_row_id`), ordered by task; the task input comes on the
+     * task's first row only. `= ANY(ARRAY(…))`
+     * keeps these primary-key and (task_id, name) lookups whatever the statistics say: with stale
+     * ones the planner read whole tables for a few hundred ids.
      */
-    lockSteps: `SELECT * FROM ${s}.steps WHERE task_id = ANY($1::text[])
-      ORDER BY task_id, id FOR NO KEY UPDATE`,
+    lockStates: `WITH locked_tasks AS MATERIALIZED (
+        SELECT * FROM ${s}.tasks WHERE id = ANY(ARRAY(SELECT unnest($1::text[])))
+        ORDER BY id FOR NO KEY UPDATE
+      ), locked_steps AS MATERIALIZED (
+        SELECT st.* FROM unnest(ARRAY(SELECT id FROM locked_tasks)) AS k(id)
+          CROSS JOIN LATERAL (
+            SELECT * FROM ${s}.steps WHERE task_id = k.id ORDER BY id FOR NO KEY UPDATE
+          ) st
+      )
+      SELECT st.*, t.id AS task_row_id, t.namespace AS task_namespace, t.name AS task_name,
+        t.version AS task_version, t.status AS task_status,
+        CASE WHEN row_number() OVER (PARTITION BY t.id ORDER BY st.position) = 1 THEN t.input END
+          AS task_input,
+        t.error AS task_error, t.idempotency_key AS task_idempotency_key,
+        t.created_at AS task_created_at, t.started_at AS task_started_at,
+        t.finished_at AS task_finished_at, t.updated_at AS task_updated_at
+      FROM locked_tasks t LEFT JOIN locked_steps st ON st.task_id = t.id
+      ORDER BY t.id, st.position`,
 
     /**
      * updateTasks, last: every planned change of every task in one statement. Each CTE reads one
@@ -199,7 +241,7 @@ function sql(s: string) {
           finished_at = u.finished_at, updated_at = u.updated_at
         FROM unnest(${arrays(['text', 'text', 'jsonb', 'bigint', 'bigint', 'bigint'], 1)})
           AS u(id, status, error, started_at, finished_at, updated_at)
-        WHERE t.id = u.id
+        WHERE t.id = u.id AND t.id = ANY(ARRAY(SELECT unnest($1::text[])))
       ), step_rows AS (
         UPDATE ${s}.steps st SET status = u.status, attempts = u.attempts, run_at = u.run_at,
           lease_owner = u.lease_owner, lease_until = u.lease_until, started_at = u.started_at,
