@@ -63,60 +63,104 @@ async function drainBaton(shape: Shape, tasks: number, concurrency: number): Pro
 // ── pending backlog: RSS and claim time (child process) ──────────────────────
 
 interface BacklogResult {
+  /** Peak RSS of a fresh process whose engine opens the store holding the backlog and claims from it. */
   rssMbAt100k: number;
+  /** Peak RSS of the process that enqueued the backlog (100 bulk starts of 1,000). */
+  rssMbEnqueue: number;
   claimMsAt1k: number;
   claimMsAt100k: number;
 }
 
-/** Median time of `claims` claims of `limit` steps each, on the store as it is. */
-async function medianClaimMs(store: SqliteStore, claims: number, limit: number): Promise<number> {
-  const times: number[] = [];
-  for (let i = 0; i < claims; i++) {
-    const started = performance.now();
-    await store.claimSteps({
-      workerId: 'bench',
-      limit,
-      handlers: ['bench/noop@0.1.0'],
-      now: Date.now(),
-      leaseMs: 60_000,
-    });
-    times.push(performance.now() - started);
-  }
-  return median(times);
+/** One claim of `limit` steps, timed. */
+async function timeClaim(store: SqliteStore, limit: number): Promise<number> {
+  const started = performance.now();
+  await store.claimSteps({
+    workerId: 'bench',
+    limit,
+    handlers: ['bench/noop@0.1.0'],
+    now: Date.now(),
+    leaseMs: 60_000,
+  });
+  return performance.now() - started;
 }
 
-async function backlogChild(): Promise<BacklogResult> {
-  const dir = mkdtempSync(join(tmpdir(), 'baton-backlog-'));
-  const store = new SqliteStore({ path: join(dir, 'backlog.db') });
+/** An engine on `<dir>/<name>.db` with the bench workflows; the caller closes both. */
+async function openBacklog(dir: string, name: string) {
+  const store = new SqliteStore({ path: join(dir, `${name}.db`) });
   const engine = await createEngine({ store, logger: pino({ level: 'silent' }) });
+  defineBenchWorkflows(engine);
+  return { engine, store, close: async () => (await engine.close(), await store.close()) };
+}
+
+/** First child: fills `small.db` (1,000 pending) and `large.db`; returns its own peak RSS in MB. */
+async function buildBacklogs(dir: string): Promise<number> {
+  let peak = process.memoryUsage().rss;
+  for (const [name, pending] of [
+    ['small', 1000],
+    ['large', PENDING],
+  ] as const) {
+    const backlog = await openBacklog(dir, name);
+    for (let start = 0; start < pending; start += 1000) {
+      await enqueue(backlog.engine, 'bench.single', Math.min(1000, pending - start));
+      peak = Math.max(peak, process.memoryUsage().rss);
+    }
+    await backlog.close();
+  }
+  return peak / 2 ** 20;
+}
+
+/**
+ * Second child, fresh: opens both stores and claims from them in turns (order swapped each
+ * round, so load from other processes hits both sizes alike), sampling its RSS throughout.
+ */
+async function measureBacklogs(dir: string): Promise<Omit<BacklogResult, 'rssMbEnqueue'>> {
   const rss = startRssSampler(10);
+  const small = await openBacklog(dir, 'small');
+  const large = await openBacklog(dir, 'large');
   try {
-    defineBenchWorkflows(engine);
-    await enqueue(engine, 'bench.single', 1000);
-    await medianClaimMs(store, 5, 16); // warm-up: statement caches, page cache
-    const claimMsAt1k = await medianClaimMs(store, CLAIMS, 16);
-    await enqueue(engine, 'bench.single', PENDING - 1000);
-    await medianClaimMs(store, 5, 16);
-    const claimMsAt100k = await medianClaimMs(store, CLAIMS, 16);
-    return { rssMbAt100k: rss.peakBytes / 2 ** 20, claimMsAt1k, claimMsAt100k };
+    const times = { small: [] as number[], large: [] as number[] };
+    for (let round = 0; round < CLAIMS + 5; round++) {
+      const order = round % 2 === 0 ? ([small, large] as const) : ([large, small] as const);
+      for (const backlog of order) {
+        const ms = await timeClaim(backlog.store, 16);
+        if (round >= 5) times[backlog === small ? 'small' : 'large'].push(ms); // 5 warm-up rounds
+      }
+      await new Promise((resolve) => setImmediate(resolve)); // let the sampler run
+    }
+    return {
+      rssMbAt100k: rss.stop() / 2 ** 20,
+      claimMsAt1k: median(times.small),
+      claimMsAt100k: median(times.large),
+    };
   } finally {
     rss.stop();
-    await engine.close();
-    await store.close();
-    rmSync(dir, { recursive: true, force: true });
+    await small.close();
+    await large.close();
   }
 }
 
-function runBacklogInChild(): Promise<BacklogResult> {
+/** Runs this file as a child in `mode` and returns what it sends back. */
+function runChild<T>(mode: string, dir: string): Promise<T> {
   return new Promise((resolve, reject) => {
-    const child = fork(import.meta.filename, ['--backlog-child'], {
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    });
-    child.once('message', (message) => resolve(message as BacklogResult));
+    const child = fork(import.meta.filename, [mode, dir], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    child.once('message', (message) => resolve(message as T));
     child.once('exit', (code) =>
-      code === 0 ? undefined : reject(new Error(`backlog child exited with ${code}`)),
+      code === 0 ? undefined : reject(new Error(`${mode} child exited with ${code}`)),
     );
   });
+}
+
+async function runBacklogInChildren(): Promise<BacklogResult> {
+  const dir = mkdtempSync(join(tmpdir(), 'baton-backlog-'));
+  try {
+    const rssMbEnqueue = await runChild<number>('--backlog-build', dir);
+    return {
+      ...(await runChild<Omit<BacklogResult, 'rssMbEnqueue'>>('--backlog-measure', dir)),
+      rssMbEnqueue,
+    };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 // ── the run ──────────────────────────────────────────────────────────────────
@@ -155,7 +199,7 @@ async function main(): Promise<void> {
     );
   }
   log('pending backlog (fresh child process)…');
-  const backlog = await runBacklogInChild();
+  const backlog = await runBacklogInChildren();
 
   const figures = {
     sqlite_tasks_per_s: Math.round(median(single.map((r) => r.tasksPerSecond))),
@@ -166,6 +210,7 @@ async function main(): Promise<void> {
     raw_sqlite_autocommit_rows_per_s: Math.round(median(raw)),
     concurrency: best,
     rss_mb_100k_pending: Math.round(backlog.rssMbAt100k),
+    rss_mb_enqueue_100k: Math.round(backlog.rssMbEnqueue),
     claim_ms_1k_pending: Number(backlog.claimMsAt1k.toFixed(3)),
     claim_ms_100k_pending: Number(backlog.claimMsAt100k.toFixed(3)),
     claim_growth_1k_to_100k: Number((backlog.claimMsAt100k / backlog.claimMsAt1k).toFixed(2)),
@@ -197,7 +242,7 @@ async function main(): Promise<void> {
         `Concurrency sweep (tasks/s): ${sweep.map((s) => `${s.concurrency} → ${formatNumber(s.tasksPerSecond)}`).join(', ')}.`,
         'Baton records every transition durably (task and step rows, six history events per single-step task); graphile-worker deletes a finished job.',
         'Baton-on-SQLite runs in one Node thread; graphile-worker uses the PostgreSQL server process as well, i.e. both cores.',
-        `Backlog: ${PENDING.toLocaleString('en')} pending tasks enqueued in bulk in a fresh process; claim time is the median of ${CLAIMS} claims of 16 steps after 5 warm-up claims, at 1,000 and at ${PENDING.toLocaleString('en')} pending.`,
+        `Backlog: one child process enqueues ${PENDING.toLocaleString('en')} tasks in bulk (1,000 per call) into one SQLite file and 1,000 into another (its peak RSS is the enqueue figure: garbage of the returned task views, not retained state); a fresh child then opens both stores and claims 16 steps at a time from each in turns, ${CLAIMS} timed claims after 5 warm-up rounds, sampling its RSS (the pending figure).`,
       ],
     }),
   );
@@ -224,6 +269,7 @@ function tableRows(f: {
   diamond_steps_per_s: number;
   raw_sqlite_autocommit_rows_per_s: number;
   rss_mb_100k_pending: number;
+  rss_mb_enqueue_100k: number;
   claim_ms_1k_pending: number;
   claim_ms_100k_pending: number;
   claim_growth_1k_to_100k: number;
@@ -253,6 +299,11 @@ function tableRows(f: {
       value: String(f.rss_mb_100k_pending),
       bar: `< 300 MB — ${verdict(f.rss_mb_100k_pending < 300)}`,
     },
+    {
+      figure: `peak RSS while enqueueing them in bulk, MB`,
+      value: String(f.rss_mb_enqueue_100k),
+      bar: '',
+    },
     { figure: 'claim time, 1k pending (ms)', value: f.claim_ms_1k_pending.toFixed(3), bar: '' },
     {
       figure: `claim time, ${PENDING.toLocaleString('en')} pending (ms)`,
@@ -267,8 +318,12 @@ function tableRows(f: {
   ];
 }
 
-if (process.argv.includes('--backlog-child')) {
-  const result = await backlogChild();
+const [, , mode, dir] = process.argv;
+if (mode === '--backlog-build' && dir) {
+  const result = await buildBacklogs(dir);
+  process.send?.(result, () => process.exit(0));
+} else if (mode === '--backlog-measure' && dir) {
+  const result = await measureBacklogs(dir);
   process.send?.(result, () => process.exit(0));
 } else {
   await main();
