@@ -6,6 +6,7 @@
 import { isAgentUrn } from '../../protocol/index.ts';
 import type { ErrorDetail } from '../../util/errors.ts';
 import type { BuiltinConfig } from '../handler.ts';
+import { checkInteger, checkKnownFields, checkTemplatedUrl } from './config-checks.ts';
 import { checkInputReferences, checkReferences, collectReferences } from './placeholders.ts';
 
 const KEYS = new Set([
@@ -44,11 +45,13 @@ export interface AsapStepConfig {
 
 export function checkAsapConfig(config: BuiltinConfig, upstream: ReadonlySet<string>): ErrorDetail[] {
   const problems: ErrorDetail[] = [];
-  for (const key of Object.keys(config)) {
-    if (!KEYS.has(key))
-      problems.push({ path: key, message: `unknown field (expected one of ${[...KEYS].join(', ')})` });
-  }
-  checkUrl(config.agent_url, problems);
+  checkKnownFields(config, KEYS, problems);
+  checkTemplatedUrl(
+    config.agent_url,
+    'agent_url',
+    "is required: the agent's base URL (http:// or https://), which may use {{input.…}} references",
+    problems,
+  );
   if (typeof config.skill_id !== 'string' || config.skill_id.trim() === '') {
     problems.push({
       path: 'skill_id',
@@ -84,23 +87,6 @@ export function readAsapConfig(config: BuiltinConfig): AsapStepConfig {
   };
 }
 
-function checkUrl(url: unknown, problems: ErrorDetail[]): void {
-  const path = 'agent_url';
-  if (typeof url !== 'string' || url === '') {
-    problems.push({
-      path,
-      message:
-        "is required: the agent's base URL (http:// or https://), which may use {{input.…}} references",
-    });
-    return;
-  }
-  if (url.startsWith('{{')) return; // the base comes from data
-  const sample = url.replaceAll(/\{\{[^{}]*\}\}/g, 'x');
-  if (!/^https?:\/\//i.test(sample) || !URL.canParse(sample)) {
-    problems.push({ path, message: `must be an absolute http:// or https:// URL (got '${url}')` });
-  }
-}
-
 function checkInputField(input: unknown, problems: ErrorDetail[]): void {
   if (input === undefined) return;
   if (typeof input === 'object' && input !== null && !Array.isArray(input)) return;
@@ -110,13 +96,6 @@ function checkInputField(input: unknown, problems: ErrorDetail[]): void {
     message:
       'must be an object (its strings may use {{input.…}} / {{results.…}}), or one reference like "{{input}}"',
   });
-}
-
-function checkInteger(value: unknown, path: string, min: number, max: number, problems: ErrorDetail[]): void {
-  if (value === undefined) return;
-  if (!Number.isInteger(value) || (value as number) < min || (value as number) > max) {
-    problems.push({ path, message: `must be an integer from ${min} to ${max}` });
-  }
 }
 
 function checkUrn(value: unknown, path: string, problems: ErrorDetail[]): void {

@@ -5,7 +5,8 @@
  */
 import type { ErrorDetail } from '../../util/errors.ts';
 import type { BuiltinConfig } from '../handler.ts';
-import { checkInputReferences, checkReferences, collectReferences } from './placeholders.ts';
+import { checkInteger, checkKnownFields, checkTemplatedUrl } from './config-checks.ts';
+import { checkInputReferences, checkReferences } from './placeholders.ts';
 
 export const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
 export type HttpMethod = (typeof HTTP_METHODS)[number];
@@ -28,14 +29,16 @@ export interface HttpStepConfig {
 
 export function checkHttpConfig(config: BuiltinConfig, upstream: ReadonlySet<string>): ErrorDetail[] {
   const problems: ErrorDetail[] = [];
-  for (const key of Object.keys(config)) {
-    if (!KEYS.has(key))
-      problems.push({ path: key, message: `unknown field (expected one of ${[...KEYS].join(', ')})` });
-  }
+  checkKnownFields(config, KEYS, problems);
   checkMethod(config.method, problems);
-  checkUrl(config.url, problems);
+  checkTemplatedUrl(
+    config.url,
+    'url',
+    'is required: an http(s) URL, which may use {{input.…}} references',
+    problems,
+  );
   checkHeaders(config.headers, problems);
-  checkTimeout(config.timeout_ms, problems);
+  checkInteger(config.timeout_ms, 'timeout_ms', 1, MAX_TIMEOUT_MS, problems);
   checkExpect(config.expect, problems);
   for (const key of TEMPLATED) problems.push(...checkReferences(config[key], key, upstream));
   return problems;
@@ -65,21 +68,6 @@ function checkMethod(method: unknown, problems: ErrorDetail[]): void {
   }
 }
 
-function checkUrl(url: unknown, problems: ErrorDetail[]): void {
-  if (typeof url !== 'string' || url === '') {
-    problems.push({
-      path: 'url',
-      message: 'is required: an http(s) URL, which may use {{input.…}} references',
-    });
-    return;
-  }
-  if (collectReferences(url, 'url').length > 0 && url.startsWith('{{')) return; // the base comes from data
-  const sample = url.replaceAll(/\{\{[^{}]*\}\}/g, 'x');
-  if (!/^https?:\/\//i.test(sample) || !URL.canParse(sample)) {
-    problems.push({ path: 'url', message: `must be an absolute http:// or https:// URL (got '${url}')` });
-  }
-}
-
 function checkHeaders(headers: unknown, problems: ErrorDetail[]): void {
   if (headers === undefined) return;
   if (!isPlainObject(headers)) {
@@ -92,13 +80,6 @@ function checkHeaders(headers: unknown, problems: ErrorDetail[]): void {
     } else if (typeof value !== 'string') {
       problems.push({ path: `headers.${name}`, message: 'must be a string' });
     }
-  }
-}
-
-function checkTimeout(timeout: unknown, problems: ErrorDetail[]): void {
-  if (timeout === undefined) return;
-  if (!Number.isInteger(timeout) || (timeout as number) < 1 || (timeout as number) > MAX_TIMEOUT_MS) {
-    problems.push({ path: 'timeout_ms', message: `must be an integer from 1 to ${MAX_TIMEOUT_MS}` });
   }
 }
 
