@@ -23,6 +23,7 @@ import {
   type Manifest,
   type ParsedBody,
 } from '../protocol/index.ts';
+import type { AsapServerMetrics } from './metrics.ts';
 import type { NonceStore } from './replay.ts';
 import type { AsapHandlerContext, PayloadHandlerRegistry } from './registry.ts';
 import { handlerErrorResponse } from './rpc-errors.ts';
@@ -37,6 +38,7 @@ export interface PipelineOptions {
   logger: Logger;
   /** Aborted when the server closes. */
   signal: AbortSignal;
+  metrics?: AsapServerMetrics;
 }
 
 /** A request whose envelope passed every check (steps 13–16). */
@@ -55,12 +57,17 @@ export class AsapPipeline {
     switch (body.kind) {
       case 'error':
       case 'batch_error':
+        this.#options.metrics?.request(body.response, OTHER_PAYLOAD_TYPE, 0);
         return body.response;
       case 'request':
         return this.#dispatch(body.request);
       case 'batch':
         return Promise.all(
-          body.items.map(async (item) => (item.ok ? this.#dispatch(item.request) : item.response)),
+          body.items.map(async (item) => {
+            if (item.ok) return this.#dispatch(item.request);
+            this.#options.metrics?.request(item.response, OTHER_PAYLOAD_TYPE, 0);
+            return item.response;
+          }),
         );
     }
   }
@@ -124,16 +131,38 @@ export class AsapPipeline {
   }
 
   async #dispatch(request: JsonRpcRequest): Promise<JsonRpcResponse> {
+    const started = performance.now();
     const prepared = await this.prepare(request);
-    if (!prepared.ok) return prepared.response;
+    if (!prepared.ok) return this.#answered(prepared.response, OTHER_PAYLOAD_TYPE, started);
     const { envelope } = prepared;
     const handler = this.#options.registry.handler(envelope.payload_type);
-    if (!handler) return handlerNotFoundResponse(request.id, envelope.payload_type);
-    try {
-      const reply = await handler(envelope, this.context(envelope));
-      return jsonRpcResult(request.id, reply);
-    } catch (error) {
-      return this.errorResponse(request, envelope, error);
+    if (!handler) {
+      return this.#answered(
+        handlerNotFoundResponse(request.id, envelope.payload_type),
+        OTHER_PAYLOAD_TYPE,
+        started,
+      );
     }
+    let response: JsonRpcResponse;
+    const handlerStarted = performance.now();
+    try {
+      response = jsonRpcResult(request.id, await handler(envelope, this.context(envelope)));
+    } catch (error) {
+      response = this.errorResponse(request, envelope, error);
+    }
+    this.#options.metrics?.handler(envelope.payload_type, 'result' in response, seconds(handlerStarted));
+    return this.#answered(response, envelope.payload_type, started);
   }
+
+  #answered(response: JsonRpcResponse, payloadType: string, started: number): JsonRpcResponse {
+    this.#options.metrics?.request(response, payloadType, seconds(started));
+    return response;
+  }
+}
+
+/** The `payload_type` label of requests without a handled envelope (asap-wire §5.7). */
+const OTHER_PAYLOAD_TYPE = 'other';
+
+function seconds(since: number): number {
+  return (performance.now() - since) / 1000;
 }

@@ -5,6 +5,7 @@
  */
 import { fastify, LogController, type FastifyInstance } from 'fastify';
 import { pino, type Logger } from 'pino';
+import { Registry } from 'prom-client';
 import type { BatonConfig } from '../config/index.ts';
 import type { Engine } from '../engine/index.ts';
 import {
@@ -18,6 +19,7 @@ import { asapPlugin } from './asap-plugin.ts';
 import { registerBatonHandlers, type BatonHandlerOptions } from './handlers/index.ts';
 import { healthPlugin } from './health.ts';
 import { ManifestSource, type ManifestInfo } from './manifest.ts';
+import { AsapServerMetrics, metricsPlugin } from './metrics.ts';
 import { AsapPipeline } from './pipeline.ts';
 import { PayloadHandlerRegistry, type AsapHandler, type AsapStreamingHandler } from './registry.ts';
 import { MemoryNonceStore, type NonceStore } from './replay.ts';
@@ -40,6 +42,11 @@ export interface ServerOptions {
   manifest?: ManifestInfo;
   /** Baton's own payload handlers (`task.request`, `task.cancel`, `state_query`); `false` for none. */
   batonHandlers?: BatonHandlerOptions | false;
+  /**
+   * Where the server's Prometheus metrics go, served at `/metrics` and `/asap/metrics`
+   * (default: a registry of this server's own).
+   */
+  metrics?: Registry;
   /** Clock in epoch ms, for tests (timestamp window, nonce TTL, uptime). */
   now?: () => number;
 }
@@ -101,7 +108,9 @@ export function createServer(options: ServerOptions): FastifyInstance {
     info: options.manifest,
   });
   const currentManifest = (): Manifest => manifest.current().manifest;
+  const metricsRegistry = options.metrics ?? new Registry();
   const pipeline = new AsapPipeline({
+    metrics: new AsapServerMetrics(metricsRegistry, now),
     registry,
     manifest: currentManifest,
     nonces: config.requireNonce ? (options.nonceStore ?? new MemoryNonceStore({ now })) : undefined,
@@ -138,6 +147,7 @@ export function createServer(options: ServerOptions): FastifyInstance {
     signal: closing.signal,
   });
   void app.register(healthPlugin, { manifest: currentManifest, now });
+  void app.register(metricsPlugin, { registry: metricsRegistry });
   return app;
 }
 

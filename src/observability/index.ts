@@ -1,0 +1,7 @@
+/**
+ * Observability building blocks shared by the parts: Prometheus metrics cheap enough for hot
+ * paths. (Logs, traces and the `/metrics` surface grow here with the observability issue.)
+ *
+ * @module
+ */
+export { DEFAULT_SECONDS_BUCKETS, TallyCounter, TallyHistogram } from './tally-metrics.ts';
