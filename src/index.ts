@@ -23,6 +23,23 @@ export {
   type Store,
 } from './storage/index.ts';
 export {
+  decodeJsonSafe,
+  encodeJsonSafe,
+  USAGE_PERIODS,
+  type JsonValue,
+  type MeteringStore,
+  type SnapshotStore,
+  type StateSnapshot,
+  type StateSnapshotInput,
+  type StateStores,
+  type UsageAggregate,
+  type UsageEvent,
+  type UsageEventInput,
+  type UsageMetrics,
+  type UsagePeriod,
+  type UsageQueryOptions,
+} from './state/index.ts';
+export {
   BatonError,
   ConflictError,
   NotFoundError,

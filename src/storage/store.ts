@@ -1,3 +1,4 @@
+import type { StateStores } from '../state/types.ts';
 import type {
   DeadLetterRow,
   EventDraft,
@@ -112,6 +113,8 @@ export interface StoreStats {
  */
 export interface Store {
   readonly kind: 'sqlite' | 'postgres';
+  /** The ASAP state stores (snapshots, metering) in the same database; usable once migrated. */
+  readonly state: StateStores;
   /** Applies pending migrations; safe to call from several processes at once. */
   migrate(): Promise<{ applied: string[] }>;
   close(): Promise<void>;

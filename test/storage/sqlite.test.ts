@@ -31,7 +31,7 @@ storeContract('sqlite file (WAL)', {
 test('a file store uses WAL and records applied migrations', async () => {
   const path = join(mkdtempSync(join(tmpdir(), 'baton-sqlite-')), 'nested', 'baton.db');
   const store = new SqliteStore({ path });
-  assert.deepEqual((await store.migrate()).applied, ['0001_init']);
+  assert.deepEqual((await store.migrate()).applied, ['0001_init', '0002_asap_state']);
   await store.close();
   const db = new DatabaseSync(path);
   assert.equal((db.prepare('PRAGMA journal_mode').get() as { journal_mode: string }).journal_mode, 'wal');
@@ -40,7 +40,7 @@ test('a file store uses WAL and records applied migrations', async () => {
       .prepare('SELECT id FROM baton_migrations')
       .all()
       .map((row) => (row as { id: string }).id),
-    ['0001_init'],
+    ['0001_init', '0002_asap_state'],
   );
   db.close();
   rmSync(join(path, '..', '..'), { recursive: true, force: true });

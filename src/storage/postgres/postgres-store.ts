@@ -1,5 +1,7 @@
 import pg from 'pg';
 import type { CustomTypesConfig, PoolClient, QueryResultRow } from 'pg';
+import { PostgresMeteringStore, PostgresSnapshotStore } from '../../state/postgres.ts';
+import type { StateStores } from '../../state/types.ts';
 import { BatonError, ValidationError } from '../../util/errors.ts';
 import { stepStartedEvent, taskStartedEvent } from '../claim-events.ts';
 import type { DeadLetterRow, EventDraft, EventRecord, TaskRow, TaskState, TaskStatus } from '../records.ts';
@@ -64,6 +66,8 @@ export interface PostgresStoreOptions {
    * is discarded and replaced on next use; the default ignores the error.
    */
   onError?: (error: Error) => void;
+  /** The clock of `state.metering` periods, in epoch ms. Default `Date.now`. */
+  now?: () => number;
 }
 
 // Times are whole epoch milliseconds in bigint columns. Time bounds a caller passes (claim,
@@ -103,6 +107,7 @@ export class PostgresStore implements Store {
   readonly kind = 'postgres';
   /** The schema holding the tables, unquoted. */
   readonly schema: string;
+  readonly state: StateStores;
   readonly #pool: pg.Pool;
   readonly #sql: Statements;
   readonly #quotedSchema: string;
@@ -131,6 +136,10 @@ export class PostgresStore implements Store {
     this.#onError = options.onError ?? (() => {});
     this.#pool.on('error', (error) => this.#onError(error));
     this.#wake = new WakeChannel(options.connectionString, `baton_wake_${this.schema}`, this.#onError);
+    this.state = {
+      snapshots: new PostgresSnapshotStore(this.#pool, this.schema),
+      metering: new PostgresMeteringStore(this.#pool, this.schema, options.now ? { now: options.now } : {}),
+    };
   }
 
   /**

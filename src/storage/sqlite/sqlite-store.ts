@@ -1,6 +1,8 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
+import { SqliteMeteringStore, SqliteSnapshotStore } from '../../state/sqlite.ts';
+import type { StateStores } from '../../state/types.ts';
 import { BatonError } from '../../util/errors.ts';
 import type {
   DeadLetterRow,
@@ -50,6 +52,8 @@ export interface SqliteStoreOptions {
   busyTimeoutMs?: number;
   /** `normal` (default) survives process crashes; `full` also survives power loss. */
   synchronous?: 'normal' | 'full';
+  /** The clock of `state.metering` periods, in epoch ms. Default `Date.now`. */
+  now?: () => number;
 }
 
 /**
@@ -60,6 +64,7 @@ export interface SqliteStoreOptions {
 export class SqliteStore implements Store {
   readonly kind = 'sqlite';
   readonly path: string;
+  readonly state: StateStores;
   readonly #db: DatabaseSync;
   #sql: Statements | undefined;
   #closed = false;
@@ -73,6 +78,10 @@ export class SqliteStore implements Store {
     this.#db.exec(`PRAGMA synchronous = ${options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
     this.#db.exec('PRAGMA cache_size = -65536');
     this.#db.exec('PRAGMA wal_autocheckpoint = 16384');
+    this.state = {
+      snapshots: new SqliteSnapshotStore(this.#db),
+      metering: new SqliteMeteringStore(this.#db, options.now ? { now: options.now } : {}),
+    };
   }
 
   migrate(): Promise<{ applied: string[] }> {
