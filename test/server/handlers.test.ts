@@ -68,12 +68,6 @@ describe('task.request', () => {
     assert.match(String(invalid.data?.error), /input does not match the input_schema of test\.slow/);
     assert.ok(Array.isArray(invalid.data?.details));
   });
-
-  test('a strict TaskRequest.config refuses unknown keys before the handler', async () => {
-    const error = errorOf(await post(server.app, rpc(taskRequest('test.echo', {}, { retries: 3 }))));
-    assert.equal(error.code, -32602);
-    assert.equal(error.data?.error, 'Invalid envelope structure');
-  });
 });
 
 describe('task.cancel and state_query', () => {
@@ -91,10 +85,6 @@ describe('task.cancel and state_query', () => {
     const again = errorOf(await send('task.cancel', { task_id: task.id }));
     assert.equal(again.code, -32030);
     assert.deepEqual(again.data?.details, { task_id: task.id, current_status: 'cancelled' });
-
-    const unknown = errorOf(await send('task.cancel', { task_id: 'task_NOPE' }));
-    assert.equal(unknown.code, -32010);
-    assert.deepEqual(unknown.data?.details, { task_id: 'task_NOPE' });
   });
 
   test('state_query answers a snapshot of the task: status, step states, results', async () => {
@@ -122,10 +112,6 @@ describe('task.cancel and state_query', () => {
 
     const same = resultOf(await send('state_query', { task_id: task.id, version: snapshot.version }));
     assert.equal(same.payload.version, snapshot.version);
-    const old = errorOf(await send('state_query', { task_id: task.id, version: 1 }));
-    assert.equal(old.code, -32010);
-    const unknown = errorOf(await send('state_query', { task_id: 'task_NOPE' }));
-    assert.equal(unknown.code, -32010);
   });
 });
 
@@ -199,31 +185,6 @@ describe('task.request on /asap/stream', () => {
       result: { second: { n: 2 } },
       error: null,
     });
-  });
-
-  test('failures before the stream starts are JSON-RPC errors at HTTP 200', async () => {
-    const unknownSkill = await stream(rpc(taskRequest('test.nope', {})));
-    assert.equal(unknownSkill.status, 200);
-    assert.match(String(unknownSkill.type), /^application\/json/);
-    assert.equal(errorOf(JSON.parse(unknownSkill.text)).code, -32602);
-
-    const noHandler = errorOf(
-      JSON.parse(
-        (await stream(rpc(envelope({ payload_type: 'task.cancel', payload: { task_id: 'x' } })))).text,
-      ),
-    );
-    assert.equal(noHandler.code, -32012);
-    assert.equal(noHandler.data?.error, 'No streaming handler registered for payload type');
-
-    const batch = errorOf(JSON.parse((await stream([rpc(envelope())])).text));
-    assert.deepEqual(batch.data, { error: 'JSON-RPC request must be an object', received_type: 'list' });
-
-    const version = await fetch(`${server.url}/asap/stream`, {
-      method: 'POST',
-      headers: { 'asap-version': '1.0' },
-      body: JSON.stringify(rpc(envelope())),
-    });
-    assert.equal(errorOf(await version.json()).code, -32000);
   });
 
   test('a stream still running at timeout_seconds ends with a final working chunk', async () => {
