@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { HttpClient } from '../client/index.ts';
+import type { TaskState } from '../state/index.ts';
 import type { ErrorDetail } from '../util/errors.ts';
 
 /** What a step handler receives (SPEC §2.2). */
@@ -28,6 +29,12 @@ export interface StepContext<Input = unknown> {
    * stops its request; prefer `retry: { maxAttempts: 1 }` and let the engine retry the step.
    */
   readonly http: HttpClient;
+  /**
+   * The task's state snapshots (the ASAP snapshot store, in the engine's database): save what
+   * the agent should keep with `state.save(data)`, read it back with `state.get()`; an ASAP
+   * `state_restore` makes an earlier snapshot the latest again.
+   */
+  readonly state: TaskState;
 }
 
 /**

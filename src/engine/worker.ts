@@ -1,6 +1,7 @@
 import { setTimeout as sleepFor } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import type { HttpClient } from '../client/index.ts';
+import { taskState, type TaskState } from '../state/index.ts';
 import { coerceError } from '../util/errors.ts';
 import type { EventRecord, StoredError } from '../storage/records.ts';
 import type { ClaimedStep, LeaseRef, Store } from '../storage/store.ts';
@@ -263,8 +264,9 @@ export class WorkerPool {
     const builtin = step.spec.handler_config
       ? this.#deps.handlers.builtin(String(step.spec.handler_config.type))
       : undefined;
-    const { logger, http } = this.#deps;
+    const { logger, http, store } = this.#deps;
     let log: Logger | undefined;
+    let state: TaskState | undefined;
     const context: StepContext = {
       input: task.input,
       results: claim.results,
@@ -279,6 +281,9 @@ export class WorkerPool {
       heartbeat: () => this.#renew([lease]),
       get http() {
         return http();
+      },
+      get state() {
+        return (state ??= taskState(store.state.snapshots, task.id));
       },
     };
     return Promise.resolve().then(() => {

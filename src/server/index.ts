@@ -31,6 +31,7 @@ export {
   asapStatus,
   DEFAULT_TASK_TIMEOUT_SECONDS,
   registerBatonHandlers,
+  STATE_RESTORE_ACK_PAYLOAD_TYPE,
   STATE_SNAPSHOT_PAYLOAD_TYPE,
   TASK_STREAM_PAYLOAD_TYPE,
   type BatonHandlerOptions,

@@ -7,3 +7,4 @@ export { USAGE_PERIODS } from './types.ts';
 export { decodeJsonSafe, encodeJsonSafe, type JsonValue } from './json-safe.ts';
 export { SqliteMeteringStore, SqliteSnapshotStore } from './sqlite.ts';
 export { PostgresMeteringStore, PostgresSnapshotStore } from './postgres.ts';
+export { taskState, type TaskState } from './task-state.ts';

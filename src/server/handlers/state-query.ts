@@ -4,32 +4,24 @@
  * states and results, result, error). `version` counts the task's recorded transitions, so it
  * grows with every change; only the latest version is kept, an older one is -32010.
  */
-import type { Engine, TaskView } from '../../engine/index.ts';
+import type { Engine } from '../../engine/index.ts';
 import {
   ASAP_ERRORS,
   AsapError,
   formatTimestamp,
-  taskNotFoundError,
   type JsonObject,
   type StateQuery,
 } from '../../protocol/index.ts';
-import { isBatonError } from '../../util/errors.ts';
 import { ulid } from '../../util/ids.ts';
 import type { AsapHandler } from '../registry.ts';
-import { asapStatus, progressOf } from './tasks.ts';
+import { asapStatus, getTaskOrNotFound, progressOf } from './tasks.ts';
 
 export const STATE_SNAPSHOT_PAYLOAD_TYPE = 'state_snapshot';
 
 export function stateQueryHandler(engine: Engine): AsapHandler {
   return async (envelope, context) => {
     const { task_id: taskId, version } = envelope.payload as StateQuery;
-    let task: TaskView;
-    try {
-      task = await engine.getTask(taskId);
-    } catch (error) {
-      if (isBatonError(error) && error.code === 'not_found') throw taskNotFoundError(taskId);
-      throw error;
-    }
+    const task = await getTaskOrNotFound(engine, taskId);
     const { history = [], ...current } = task;
     const latest = Math.max(1, history.length);
     if (version !== null && version !== latest) {

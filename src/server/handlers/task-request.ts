@@ -6,7 +6,7 @@
 import type { Engine } from '../../engine/index.ts';
 import type { TaskRequest } from '../../protocol/index.ts';
 import type { AsapHandler } from '../registry.ts';
-import { startRequestedTask, taskResponseOf, waitForFinish } from './tasks.ts';
+import { recordUsage, startRequestedTask, taskResponseOf, usageParties, waitForFinish } from './tasks.ts';
 
 export const DEFAULT_TASK_TIMEOUT_SECONDS = 30;
 
@@ -28,6 +28,7 @@ export function taskRequestHandler(engine: Engine, options: TaskRequestOptions =
       signal: context.signal,
       ...(options.pollMs !== undefined ? { pollMs: options.pollMs } : {}),
     });
+    if (finished) await recordUsage(engine, finished, usageParties(envelope, context));
     return context.reply('task.response', taskResponseOf(finished ?? started));
   };
 }

@@ -7,7 +7,15 @@
 import type { BatonEvent, Engine, TaskView } from '../../engine/index.ts';
 import { taskStreamPayload, type Envelope, type TaskRequest, type TaskStream } from '../../protocol/index.ts';
 import type { AsapHandlerContext, AsapStreamingHandler } from '../registry.ts';
-import { asapStatus, isFinished, pause, progressOf, startRequestedTask } from './tasks.ts';
+import {
+  asapStatus,
+  isFinished,
+  pause,
+  progressOf,
+  recordUsage,
+  startRequestedTask,
+  usageParties,
+} from './tasks.ts';
 import { DEFAULT_TASK_TIMEOUT_SECONDS, type TaskRequestOptions } from './task-request.ts';
 
 /** The payload type of stream chunks; the reference TS client accepts only this spelling. */
@@ -35,6 +43,7 @@ export function taskStreamHandler(engine: Engine, options: TaskRequestOptions = 
     const follow: Following = {
       engine,
       context,
+      envelope,
       events,
       deadline: Date.now() + timeoutSeconds * 1000,
       pollMs: options.pollMs ?? 500,
@@ -48,6 +57,7 @@ export function taskStreamHandler(engine: Engine, options: TaskRequestOptions = 
 interface Following {
   engine: Engine;
   context: AsapHandlerContext;
+  envelope: Envelope;
   /** Events since the request arrived, of every task; consumed as they are read. */
   events: BatonEvent[];
   deadline: number;
@@ -75,6 +85,7 @@ async function* chunks(started: TaskView, follow: Following): AsyncGenerator<Env
       // A task that ends here brings its last step events with it: they are sent before the final chunk.
       task = await engine.getTask(task.id, { history: false });
     }
+    await recordUsage(engine, task, usageParties(follow.envelope, context));
     yield context.reply(TASK_STREAM_PAYLOAD_TYPE, finalChunk(task, steps));
   } finally {
     follow.unsubscribe();

@@ -3,15 +3,19 @@
  * the `task.response` payload of a task, and waiting for a task to end without outliving a
  * deadline or an abort.
  */
+import type { Logger } from 'pino';
 import type { Engine, TaskView } from '../../engine/index.ts';
+import type { AsapHandlerContext } from '../registry.ts';
 import {
+  taskNotFoundError,
   taskResponsePayload,
+  type Envelope,
   type JsonObject,
   type TaskRequest,
   type TaskResponse,
   type TaskStatus,
 } from '../../protocol/index.ts';
-import { NotFoundError } from '../../util/errors.ts';
+import { isBatonError, NotFoundError } from '../../util/errors.ts';
 
 const ASAP_STATUS: Record<TaskView['status'], TaskStatus> = {
   pending: 'submitted',
@@ -51,6 +55,20 @@ export function progressOf(statuses: Iterable<string>): number {
     if (isStepFinished(status)) done++;
   }
   return all === 0 ? 1 : done / all;
+}
+
+/** The task, or -32010 (`asap:task/not_found`) when the engine has none with this id. */
+export async function getTaskOrNotFound(
+  engine: Engine,
+  taskId: string,
+  options?: { history?: boolean },
+): Promise<TaskView> {
+  try {
+    return await engine.getTask(taskId, options);
+  } catch (error) {
+    if (isBatonError(error) && error.code === 'not_found') throw taskNotFoundError(taskId);
+    throw error;
+  }
 }
 
 /**
@@ -97,6 +115,40 @@ export function taskResponseOf(task: TaskView): TaskResponse {
     result,
     metrics: Number.isFinite(finished - started) ? { duration_ms: Math.max(0, finished - started) } : null,
   });
+}
+
+/**
+ * Records a finished task in the metering store (asap-wire §7) as one usage event of this agent
+ * for the requesting agent: its duration and its step attempts as API calls. A failure to record
+ * is logged, never the request's failure.
+ */
+export async function recordUsage(
+  engine: Engine,
+  task: TaskView,
+  parties: { agentId: string; consumerId: string; logger: Logger },
+): Promise<void> {
+  if (!isFinished(task)) return;
+  const duration =
+    Date.parse(task.finished_at ?? task.created_at) - Date.parse(task.started_at ?? task.created_at);
+  try {
+    await engine.store.state.metering.record({
+      task_id: task.id,
+      agent_id: parties.agentId,
+      consumer_id: parties.consumerId,
+      metrics: {
+        duration_ms: Math.max(0, Number.isFinite(duration) ? duration : 0),
+        api_calls: task.steps.reduce((sum, step) => sum + step.attempts, 0),
+      },
+      timestamp: new Date(task.finished_at ?? Date.now()),
+    });
+  } catch (error) {
+    parties.logger.warn({ err: error, task_id: task.id }, 'asap.metering.record_failed');
+  }
+}
+
+/** This agent serves `envelope`'s sender. */
+export function usageParties(envelope: Envelope, context: AsapHandlerContext) {
+  return { agentId: context.manifest.id, consumerId: envelope.sender, logger: context.logger };
 }
 
 export interface WaitOptions {
