@@ -16,26 +16,20 @@ export interface NonceStore {
 export interface MemoryNonceStoreOptions {
   /** Clock in epoch ms (default `Date.now`). */
   now?: () => number;
-  /** Above this many entries every call sweeps expired ones (default 50,000, as the reference). */
-  sweepAbove?: number;
-  /** Share of calls that sweep below that size (default 0.05). */
-  sweepRate?: number;
-  random?: () => number;
 }
 
-/** The reference's in-memory store: global (not per sender), swept on some calls; no timers. */
+/**
+ * The reference's in-memory store: global (not per sender), no timers. Unlike the reference,
+ * which scans the whole map on some calls (and on every call above 50,000 entries, i.e. within
+ * seconds under load), expired nonces are dropped from the oldest end of the insertion-ordered
+ * map, so each call costs O(1) amortised however many nonces are live.
+ */
 export class MemoryNonceStore implements NonceStore {
   readonly #expiries = new Map<string, number>();
   readonly #now: () => number;
-  readonly #random: () => number;
-  readonly #sweepAbove: number;
-  readonly #sweepRate: number;
 
   constructor(options: MemoryNonceStoreOptions = {}) {
     this.#now = options.now ?? Date.now;
-    this.#random = options.random ?? Math.random;
-    this.#sweepAbove = options.sweepAbove ?? 50_000;
-    this.#sweepRate = options.sweepRate ?? 0.05;
   }
 
   get size(): number {
@@ -44,14 +38,24 @@ export class MemoryNonceStore implements NonceStore {
 
   checkAndMark(nonce: string, ttlMs: number = NONCE_TTL_SECONDS * 1000): boolean {
     const now = this.#now();
-    if (this.#expiries.size > this.#sweepAbove || this.#random() < this.#sweepRate) this.#sweep(now);
+    this.#dropExpired(now);
     const expiry = this.#expiries.get(nonce);
     if (expiry !== undefined && expiry > now) return false;
+    // Re-inserted at the end, so the map stays in order of marking.
+    this.#expiries.delete(nonce);
     this.#expiries.set(nonce, now + ttlMs);
     return true;
   }
 
-  #sweep(now: number): void {
-    for (const [nonce, expiry] of this.#expiries) if (expiry <= now) this.#expiries.delete(nonce);
+  /**
+   * Drops expired nonces from the oldest end, stopping at the first live one. With one TTL the
+   * map is in expiry order, so nothing expired is left behind; a nonce marked with a longer TTL
+   * only delays the drop of those after it (`checkAndMark` still treats them as expired).
+   */
+  #dropExpired(now: number): void {
+    for (const [nonce, expiry] of this.#expiries) {
+      if (expiry > now) return;
+      this.#expiries.delete(nonce);
+    }
   }
 }
