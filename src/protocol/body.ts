@@ -2,7 +2,7 @@
  * Request bodies of `POST /asap` and `POST /asap/stream`: a single JSON-RPC request or, at
  * `/asap`, a batch (a JSON array of up to 50 requests), decoded the way the reference decodes them.
  */
-import { isUtf8 } from 'node:buffer';
+import { Buffer, isUtf8 } from 'node:buffer';
 import { MAX_BATCH_SIZE } from './constants.ts';
 import {
   batchErrorResponse,
@@ -36,7 +36,10 @@ export interface ParseBodyOptions {
   maxBatchSize?: number;
 }
 
-const decoder = new TextDecoder('utf-8', { ignoreBOM: true });
+/** UTF-8 bytes already checked by `isUtf8` as text, BOM kept (Buffer's decoder beats TextDecoder). */
+function utf8Text(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
+}
 
 /**
  * Decodes a request body (after decompression). Bytes must be UTF-8 (a leading BOM is kept, and
@@ -55,7 +58,7 @@ export function parseRequestBody(body: Uint8Array | string, options: ParseBodyOp
       const reason = utf8DecodeError(body) ?? 'invalid UTF-8';
       return { kind: 'error', response: parseErrorResponse(`Invalid UTF-8 encoding: ${reason}`) };
     }
-    text = decoder.decode(body);
+    text = utf8Text(body);
   }
   let value: unknown;
   try {
@@ -77,7 +80,7 @@ function parseBatch(body: Uint8Array | string, maxBatchSize: number): ParsedBody
   let items: unknown;
   try {
     if (typeof body === 'string') items = JSON.parse(body.slice(start));
-    else if (isUtf8(body)) items = JSON.parse(decoder.decode(body.subarray(start)));
+    else if (isUtf8(body)) items = JSON.parse(utf8Text(body.subarray(start)));
     else return undefined;
   } catch {
     return undefined;

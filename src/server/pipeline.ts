@@ -30,6 +30,8 @@ import { handlerErrorResponse } from './rpc-errors.ts';
 
 export interface PipelineOptions {
   registry: PayloadHandlerRegistry;
+  /** This agent's URN: the sender of every reply. */
+  agentId: string;
   manifest: () => Manifest;
   /** Set when nonces are required (`requireNonce`). */
   nonces: NonceStore | undefined;
@@ -100,17 +102,24 @@ export class AsapPipeline {
 
   /** The context a handler of `envelope` runs with. */
   context(envelope: Envelope, signal: AbortSignal = this.#options.signal): AsapHandlerContext {
-    const manifest = this.#options.manifest();
+    const { manifest, agentId, logger: parent } = this.#options;
+    let logger: Logger | undefined;
     return {
-      manifest,
+      get manifest() {
+        return manifest();
+      },
       signal,
-      logger: this.#options.logger.child({
-        envelope_id: envelope.id,
-        payload_type: envelope.payload_type,
-        trace_id: envelope.trace_id ?? undefined,
-      }),
+      // Made on first use: a pino child costs more than most handlers that never log.
+      get logger() {
+        logger ??= parent.child({
+          envelope_id: envelope.id,
+          payload_type: envelope.payload_type,
+          trace_id: envelope.trace_id ?? undefined,
+        });
+        return logger;
+      },
       reply: (payloadType, payload) =>
-        createReplyEnvelope(envelope, { sender: manifest.id, payload_type: payloadType, payload }),
+        createReplyEnvelope(envelope, { sender: agentId, payload_type: payloadType, payload }),
     };
   }
 
