@@ -1,0 +1,445 @@
+/**
+ * `npm run bench:asap`: requests/s and p99 latency of an echo `task.request` through Baton's
+ * `POST /asap` with the whole pipeline on (JSON-RPC and envelope validation, timestamp window,
+ * nonce replay protection, the §5.7 metrics), against, in the same run:
+ *  - a bare fastify route that parses the same JSON-RPC body and answers the same reply shape;
+ *  - an `@a2a-js/sdk` 1.x server (express, `DefaultRequestHandler`, `jsonRpcHandler`) answering
+ *    the equivalent A2A echo: `SendMessage`, the 1.0 name of 0.3's `message/send`, whose agent
+ *    replies with a message carrying the request's parts.
+ * Each server runs in its own child process; autocannon drives it from this one with 50
+ * connections, every request a fresh body (new envelope id, timestamp and nonce). The systems
+ * take turns within each run; ratios are medians of the run-by-run ratios. Writes its section of
+ * BENCHMARKS.md and ends with one JSON line.
+ */
+import { randomUUID } from 'node:crypto';
+import { fork, type ChildProcess } from 'node:child_process';
+import type { AddressInfo } from 'node:net';
+import autocannon from 'autocannon';
+import { pino } from 'pino';
+import {
+  describeMachine,
+  envInt,
+  formatNumber,
+  formatRatio,
+  formatTable,
+  markdownTable,
+  median,
+  renderSection,
+  writeSection,
+  type Column,
+} from './lib/index.ts';
+
+const CONNECTIONS = envInt('BENCH_ASAP_CONNECTIONS', 50);
+const SECONDS = envInt('BENCH_ASAP_SECONDS', 8);
+const WARMUP_SECONDS = 2;
+const BARS = { fastify: 0.6, a2a: 2 };
+const AGENT = 'urn:asap:agent:bench-echo';
+const CLIENT = 'urn:asap:agent:bench-client';
+/** The task input every system echoes back: a small order, as a typical skill call carries. */
+const INPUT = {
+  order_id: 'ord-2026-11-0042',
+  customer: { id: 'cus-7', tier: 'gold' },
+  items: [
+    { sku: 'SKU-1', qty: 2 },
+    { sku: 'SKU-9', qty: 1 },
+  ],
+  note: 'leave at the door',
+};
+
+type SystemName = 'baton' | 'fastify' | 'a2a';
+
+interface System {
+  name: SystemName;
+  title: string;
+  path: string;
+  headers: Record<string, string>;
+  /** A fresh request body. */
+  body(): string;
+  /** Whether an answer body is the echo (not a JSON-RPC error in an HTTP 200). */
+  isEcho(answer: unknown): boolean;
+}
+
+// ── request bodies ───────────────────────────────────────────────────────────
+
+function asapBody(): string {
+  const envelope = {
+    id: randomUUID(),
+    asap_version: '0.1',
+    timestamp: new Date().toISOString(),
+    sender: CLIENT,
+    recipient: AGENT,
+    payload_type: 'task.request',
+    payload: { conversation_id: 'conv-1', skill_id: 'shop.echo', input: INPUT },
+    extensions: { nonce: randomUUID() },
+  };
+  return JSON.stringify({ jsonrpc: '2.0', method: 'asap.send', params: { envelope }, id: randomUUID() });
+}
+
+function a2aBody(): string {
+  const message = { messageId: randomUUID(), role: 'ROLE_USER', parts: [{ data: INPUT }] };
+  return JSON.stringify({ jsonrpc: '2.0', id: randomUUID(), method: 'SendMessage', params: { message } });
+}
+
+const asapEcho = (answer: unknown): boolean =>
+  (answer as { result?: { envelope?: { payload?: { result?: unknown } } } }).result?.envelope?.payload
+    ?.result !== undefined;
+
+const SYSTEMS: System[] = [
+  {
+    name: 'baton',
+    title: 'Baton POST /asap (full pipeline)',
+    path: '/asap',
+    headers: { 'content-type': 'application/json' },
+    body: asapBody,
+    isEcho: asapEcho,
+  },
+  {
+    name: 'fastify',
+    title: 'bare fastify route, same JSON',
+    path: '/asap',
+    headers: { 'content-type': 'application/json' },
+    body: asapBody,
+    isEcho: asapEcho,
+  },
+  {
+    name: 'a2a',
+    title: '@a2a-js/sdk SendMessage echo',
+    path: '/',
+    headers: { 'content-type': 'application/json', 'a2a-version': '1.0' },
+    body: a2aBody,
+    isEcho: (answer) =>
+      (answer as { result?: { message?: { parts?: unknown[] } } }).result?.message?.parts?.length === 1,
+  },
+];
+
+// ── the servers (child processes) ────────────────────────────────────────────
+
+/** The reply envelope a task.request echo answers with. */
+function echoReply(envelope: { id: string; sender: string; payload: { input: unknown } }) {
+  return {
+    id: randomUUID(),
+    asap_version: '0.1',
+    timestamp: new Date().toISOString(),
+    sender: AGENT,
+    recipient: envelope.sender,
+    payload_type: 'task.response',
+    payload: { task_id: 'tsk_echo', status: 'completed', result: envelope.payload.input },
+    correlation_id: envelope.id,
+  };
+}
+
+async function serveBaton(): Promise<number> {
+  const { createEngine } = await import('../src/engine/index.ts');
+  const { createServer } = await import('../src/server/index.ts');
+  const logger = pino({ level: 'silent' });
+  const engine = await createEngine({ store: 'sqlite::memory:', logger });
+  const app = createServer({
+    engine,
+    logger,
+    batonHandlers: false,
+    config: { agentId: AGENT, requireNonce: true, publicUrl: 'http://127.0.0.1/' },
+  });
+  app.asap.register('task.request', (envelope, context) =>
+    context.reply('task.response', {
+      task_id: 'tsk_echo',
+      status: 'completed',
+      result: (envelope.payload as { input: unknown }).input,
+    }),
+  );
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  return (app.server.address() as AddressInfo).port;
+}
+
+async function serveFastify(): Promise<number> {
+  const { fastify } = await import('fastify');
+  const app = fastify();
+  // An async handler returning the answer: the way most fastify routes are written.
+  // eslint-disable-next-line @typescript-eslint/require-await
+  app.post('/asap', async (request) => {
+    const body = request.body as { id: string; params: { envelope: Parameters<typeof echoReply>[0] } };
+    return { jsonrpc: '2.0', id: body.id, result: { envelope: echoReply(body.params.envelope) } };
+  });
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  return (app.server.address() as AddressInfo).port;
+}
+
+async function serveA2a(): Promise<number> {
+  const { default: express } = await import('express');
+  const { DefaultRequestHandler, InMemoryTaskStore } = await import('@a2a-js/sdk/server');
+  const { jsonRpcHandler, UserBuilder } = await import('@a2a-js/sdk/server/express');
+  type Card = ConstructorParameters<typeof DefaultRequestHandler>[0];
+  type Executor = ConstructorParameters<typeof DefaultRequestHandler>[2];
+  type Event = Parameters<Parameters<Executor['execute']>[1]['publish']>[0];
+  const card = {
+    name: 'echo',
+    description: 'Echoes the data part it is sent',
+    version: '1.0.0',
+    supportedInterfaces: [{ url: 'http://127.0.0.1/', protocolBinding: 'JSONRPC', protocolVersion: '1.0' }],
+    capabilities: { streaming: false, pushNotifications: false },
+    defaultInputModes: ['application/json'],
+    defaultOutputModes: ['application/json'],
+    skills: [],
+  } as unknown as Card;
+  const executor: Executor = {
+    execute(context, bus) {
+      const message = context.userMessage;
+      const reply = {
+        messageId: randomUUID(),
+        contextId: context.contextId,
+        taskId: '',
+        role: 'ROLE_AGENT',
+        parts: message.parts,
+        metadata: undefined,
+        extensions: [],
+        referenceTaskIds: [],
+      };
+      bus.publish({ kind: 'message', data: reply } as unknown as Event);
+      bus.finished();
+      return Promise.resolve();
+    },
+    cancelTask: () => Promise.resolve(),
+  };
+  const handler = new DefaultRequestHandler(card, new InMemoryTaskStore(), executor);
+  const app = express();
+  app.use(express.json());
+  app.use('/', jsonRpcHandler({ requestHandler: handler, userBuilder: UserBuilder.noAuthentication }));
+  return new Promise((resolve) => {
+    const server = app.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port));
+  });
+}
+
+const SERVERS: Record<SystemName, () => Promise<number>> = {
+  baton: serveBaton,
+  fastify: serveFastify,
+  a2a: serveA2a,
+};
+
+async function serve(name: SystemName): Promise<void> {
+  const port = await SERVERS[name]();
+  process.send?.(port);
+  // Asked before and after each load: the CPU time the server spent, user + system, in µs.
+  process.on('message', () => {
+    const { user, system } = process.cpuUsage();
+    process.send?.(user + system);
+  });
+  process.on('disconnect', () => process.exit(0));
+}
+
+/** The server's CPU time so far, in µs. */
+function serverCpu(child: ChildProcess): Promise<number> {
+  return new Promise((resolve) => {
+    child.once('message', (micros) => resolve(micros as number));
+    child.send('cpu');
+  });
+}
+
+async function startServer(name: SystemName): Promise<Server> {
+  const child = fork(import.meta.filename, ['--server', name], {
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const port = await new Promise<number>((resolve, reject) => {
+    child.once('message', (message) => resolve(message as number));
+    child.once('exit', (code) => reject(new Error(`${name} server exited with ${code}`)));
+  });
+  return { origin: `http://127.0.0.1:${port}`, child };
+}
+
+// ── the load ─────────────────────────────────────────────────────────────────
+
+interface Measured {
+  rps: number;
+  p50: number;
+  p99: number;
+  /** Server CPU time (user + system) per request, in µs: steadier than req/s on a busy machine. */
+  cpuUs: number;
+}
+
+interface Server {
+  origin: string;
+  child: ChildProcess;
+}
+
+/** One request through `fetch`, checked to be an echo: a benchmark of errors would lie. */
+async function checkEcho(system: System, origin: string): Promise<void> {
+  const response = await fetch(`${origin}${system.path}`, {
+    method: 'POST',
+    headers: system.headers,
+    body: system.body(),
+  });
+  const answer: unknown = await response.json();
+  if (response.status !== 200 || !system.isEcho(answer)) {
+    throw new Error(`${system.name} did not echo: ${response.status} ${JSON.stringify(answer)}`);
+  }
+}
+
+async function load(system: System, server: Server, seconds: number): Promise<Measured> {
+  const cpuBefore = await serverCpu(server.child);
+  const result = await autocannon({
+    url: `${server.origin}${system.path}`,
+    connections: CONNECTIONS,
+    duration: seconds,
+    requests: [
+      {
+        method: 'POST',
+        headers: system.headers,
+        setupRequest: (request) => ({ ...request, body: system.body() }),
+      },
+    ],
+  });
+  if (result.non2xx > 0 || result.errors > 0 || result.timeouts > 0) {
+    throw new Error(
+      `${system.name}: ${result.non2xx} non-2xx, ${result.errors} errors, ${result.timeouts} timeouts`,
+    );
+  }
+  const cpuUs = (await serverCpu(server.child)) - cpuBefore;
+  return {
+    rps: result.requests.average,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    cpuUs: cpuUs / result.requests.total,
+  };
+}
+
+/** Baton's own metrics after the run: every request was a success, and counted. */
+async function batonErrors(origin: string): Promise<{ successes: number; errors: number }> {
+  const text = await (await fetch(`${origin}/metrics`)).text();
+  const sum = (pattern: RegExp): number =>
+    text
+      .split('\n')
+      .filter((line) => pattern.test(line))
+      .reduce((total, line) => total + Number(line.split(' ').at(-1)), 0);
+  return {
+    successes: sum(/^asap_requests_success_total\{/),
+    errors: sum(/^asap_requests_error_total\{/),
+  };
+}
+
+// ── the run ──────────────────────────────────────────────────────────────────
+
+interface Row {
+  system: System;
+  runs: Measured[];
+  rps: number;
+  p50: number;
+  p99: number;
+  cpuUs: number;
+  ratio: number | null;
+}
+
+const COLUMNS: Column<Row>[] = [
+  { title: 'server', value: (row) => row.system.title },
+  { title: 'req/s (median)', value: (row) => formatNumber(Math.round(row.rps)), align: 'right' },
+  { title: 'p50 ms', value: (row) => formatNumber(row.p50, 1), align: 'right' },
+  { title: 'p99 ms', value: (row) => formatNumber(row.p99, 1), align: 'right' },
+  { title: 'server CPU µs/req', value: (row) => formatNumber(Math.round(row.cpuUs)), align: 'right' },
+  { title: 'runs (req/s)', value: (row) => row.runs.map((r) => formatNumber(Math.round(r.rps))).join(' / ') },
+  {
+    title: 'Baton ÷ this',
+    value: (row) => (row.ratio === null ? '' : formatRatio(row.ratio)),
+    align: 'right',
+  },
+];
+
+async function main(): Promise<void> {
+  const runs = envInt('BENCH_RUNS', 3);
+  const log = (line: string): void => void process.stdout.write(`${line}\n`);
+  const machine = await describeMachine({ packages: ['fastify', '@a2a-js/sdk', 'express', 'autocannon'] });
+  log(
+    `bench:asap · echo task.request, ${CONNECTIONS} connections, ${SECONDS} s per system per run, ${runs} runs · load ${machine.loadavg.map((x) => x.toFixed(2)).join(' ')}`,
+  );
+  const servers = new Map<SystemName, Server>();
+  const results = new Map<SystemName, Measured[]>(SYSTEMS.map((s) => [s.name, []]));
+  try {
+    for (const system of SYSTEMS) servers.set(system.name, await startServer(system.name));
+    for (const system of SYSTEMS) {
+      const server = servers.get(system.name)!;
+      await checkEcho(system, server.origin);
+      await load(system, server, WARMUP_SECONDS);
+    }
+    for (let run = 1; run <= runs; run++) {
+      // Rotate who goes first, so that drift in machine load hits every system alike.
+      const order = SYSTEMS.map((_, i) => SYSTEMS[(i + run - 1) % SYSTEMS.length]!);
+      const line: string[] = [];
+      for (const system of order) {
+        const measured = await load(system, servers.get(system.name)!, SECONDS);
+        results.get(system.name)!.push(measured);
+        line.push(
+          `${system.name} ${formatNumber(Math.round(measured.rps))} req/s p99 ${measured.p99} ms ${Math.round(measured.cpuUs)} µs CPU/req`,
+        );
+      }
+      log(`  run ${run}: ${line.join(' · ')}`);
+    }
+    const counted = await batonErrors(servers.get('baton')!.origin);
+    if (counted.errors > 0 || counted.successes === 0) {
+      throw new Error(`Baton answered errors: ${JSON.stringify(counted)}`);
+    }
+    log(`  Baton's metrics: ${formatNumber(counted.successes)} successes, 0 errors`);
+  } finally {
+    for (const { child } of servers.values()) child.disconnect();
+  }
+
+  const batonRuns = results.get('baton')!;
+  const ratioVs = (name: SystemName): number =>
+    median(batonRuns.map((r, i) => r.rps / results.get(name)![i]!.rps));
+  const rows: Row[] = SYSTEMS.map((system) => {
+    const measured = results.get(system.name)!;
+    return {
+      system,
+      runs: measured,
+      rps: median(measured.map((r) => r.rps)),
+      p50: median(measured.map((r) => r.p50)),
+      p99: median(measured.map((r) => r.p99)),
+      cpuUs: median(measured.map((r) => r.cpuUs)),
+      ratio: system.name === 'baton' ? null : ratioVs(system.name),
+    };
+  });
+  const vsFastify = ratioVs('fastify');
+  const vsA2a = ratioVs('a2a');
+  const verdict = (ratio: number, bar: number) =>
+    `${formatRatio(ratio)} (bar ≥ ${bar}× — ${ratio >= bar ? 'met' : 'NOT met'})`;
+  log(`\n${formatTable(COLUMNS, rows)}`);
+  log(`\nBaton vs bare fastify ${verdict(vsFastify, BARS.fastify)} · vs A2A SDK ${verdict(vsA2a, BARS.a2a)}`);
+
+  writeSection(
+    'asap',
+    renderSection({
+      title: 'ASAP endpoint (`npm run bench:asap`)',
+      summary: `Echo \`task.request\` envelopes through Baton's \`POST /asap\` with the full pipeline on, against a bare fastify route and the A2A SDK in the same run; medians of ${runs} runs, ratios are medians of the run-by-run ratios. Bars: ≥ ${BARS.fastify}× bare fastify — ${vsFastify >= BARS.fastify ? 'met' : 'NOT met'} (${formatRatio(vsFastify)}); ≥ ${BARS.a2a}× the A2A SDK — ${vsA2a >= BARS.a2a ? 'met' : 'NOT met'} (${formatRatio(vsA2a)}).`,
+      command: 'npm run bench:asap',
+      machine,
+      settings: {
+        connections: CONNECTIONS,
+        seconds_per_system_per_run: SECONDS,
+        warmup_seconds: WARMUP_SECONDS,
+        runs,
+        request_bytes: Buffer.byteLength(asapBody()),
+        load_generator: 'autocannon (this process); each server in its own process',
+      },
+      table: markdownTable(COLUMNS, rows),
+      notes: [
+        "Baton: `createServer` with `requireNonce: true` (in-memory nonce store), the timestamp window, JSON-RPC and strict envelope validation, and the asap-wire §5.7 metrics; a `task.request` handler registered with `app.asap.register` replies `task.response` with the input. After the run Baton's own `/metrics` are checked: every request counted as a success, none as an error.",
+        "Bare fastify: `app.post('/asap')` with fastify's JSON parser, answering the same JSON-RPC result with a reply envelope of the same fields; no validation, no window, no nonce, no metrics.",
+        "A2A: `@a2a-js/sdk` 1.x, `DefaultRequestHandler` + `InMemoryTaskStore` + `jsonRpcHandler` on express 5, an `AgentExecutor` that publishes a reply message with the request's parts; requests are A2A 1.0 `SendMessage` (0.3's `message/send`) with the same order as a data part.",
+        "Every request has a fresh body (new ids, timestamp and nonce), generated by autocannon's `setupRequest`, for all three. Each system gets a 2 s warm-up and a checked echo before the runs.",
+        `Baton ÷ bare fastify run by run: ${batonRuns.map((r, i) => formatRatio(r.rps / results.get('fastify')![i]!.rps)).join(' / ')}; Baton ÷ A2A: ${batonRuns.map((r, i) => formatRatio(r.rps / results.get('a2a')![i]!.rps)).join(' / ')}.`,
+      ],
+    }),
+  );
+  const figure = (name: SystemName) => rows.find((row) => row.system.name === name)!;
+  log(
+    JSON.stringify({
+      baton_req_per_s: Math.round(figure('baton').rps),
+      baton_p99_ms: figure('baton').p99,
+      fastify_req_per_s: Math.round(figure('fastify').rps),
+      fastify_p99_ms: figure('fastify').p99,
+      a2a_req_per_s: Math.round(figure('a2a').rps),
+      a2a_p99_ms: figure('a2a').p99,
+      ratio_vs_fastify: Number(vsFastify.toFixed(3)),
+      ratio_vs_a2a: Number(vsA2a.toFixed(3)),
+    }),
+  );
+}
+
+const serverFlag = process.argv.indexOf('--server');
+if (serverFlag >= 0) await serve(process.argv[serverFlag + 1] as SystemName);
+else await main();
