@@ -102,25 +102,7 @@ export class AsapPipeline {
 
   /** The context a handler of `envelope` runs with. */
   context(envelope: Envelope, signal: AbortSignal = this.#options.signal): AsapHandlerContext {
-    const { manifest, agentId, logger: parent } = this.#options;
-    let logger: Logger | undefined;
-    return {
-      get manifest() {
-        return manifest();
-      },
-      signal,
-      // Made on first use: a pino child costs more than most handlers that never log.
-      get logger() {
-        logger ??= parent.child({
-          envelope_id: envelope.id,
-          payload_type: envelope.payload_type,
-          trace_id: envelope.trace_id ?? undefined,
-        });
-        return logger;
-      },
-      reply: (payloadType, payload) =>
-        createReplyEnvelope(envelope, { sender: agentId, payload_type: payloadType, payload }),
-    };
+    return new HandlerContext(envelope, signal, this.#options);
   }
 
   /** The JSON-RPC answer to a handler's failure. */
@@ -166,6 +148,43 @@ export class AsapPipeline {
   #answered(response: JsonRpcResponse, payloadType: string, started: number): JsonRpcResponse {
     this.#options.metrics?.request(response, payloadType, seconds(started));
     return response;
+  }
+}
+
+/** One envelope's handler context; the manifest and the logger are only made when asked for. */
+class HandlerContext implements AsapHandlerContext {
+  readonly signal: AbortSignal;
+  readonly #envelope: Envelope;
+  readonly #options: PipelineOptions;
+  #logger: Logger | undefined;
+
+  constructor(envelope: Envelope, signal: AbortSignal, options: PipelineOptions) {
+    this.signal = signal;
+    this.#envelope = envelope;
+    this.#options = options;
+  }
+
+  get manifest(): Manifest {
+    return this.#options.manifest();
+  }
+
+  // A pino child costs more than most handlers that never log.
+  get logger(): Logger {
+    const { id, payload_type, trace_id } = this.#envelope;
+    this.#logger ??= this.#options.logger.child({
+      envelope_id: id,
+      payload_type,
+      trace_id: trace_id ?? undefined,
+    });
+    return this.#logger;
+  }
+
+  reply<P extends object>(payloadType: string, payload: P): Envelope<P> {
+    return createReplyEnvelope(this.#envelope, {
+      sender: this.#options.agentId,
+      payload_type: payloadType,
+      payload,
+    });
   }
 }
 

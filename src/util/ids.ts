@@ -1,10 +1,11 @@
-import { randomBytes } from 'node:crypto';
+import { randomFillSync } from 'node:crypto';
 
 const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
 const RANDOM_CHARS = 16;
 
 let lastTime = -1;
-let lastRandom: number[] = [];
+let lastTimeText = '';
+const lastRandom = new Uint8Array(RANDOM_CHARS);
 
 /**
  * A ULID: 26 Crockford base32 characters, 48 bits of millisecond time then 80 random bits.
@@ -16,9 +17,12 @@ export function ulid(now: number = Date.now()): string {
     incrementRandom(lastRandom);
   } else {
     lastTime = now;
-    lastRandom = freshRandom();
+    lastTimeText = encodeTime(now);
+    freshRandom(lastRandom);
   }
-  return encodeTime(lastTime) + lastRandom.map((digit) => CROCKFORD[digit]).join('');
+  let text = lastTimeText;
+  for (let i = 0; i < RANDOM_CHARS; i++) text += CROCKFORD[lastRandom[i] as number];
+  return text;
 }
 
 function encodeTime(time: number): string {
@@ -31,14 +35,22 @@ function encodeTime(time: number): string {
   return out;
 }
 
-function freshRandom(): number[] {
-  const bytes = randomBytes(RANDOM_CHARS);
-  return Array.from(bytes, (byte) => byte & 31);
+// Random bytes are drawn from the OS a pool at a time: one call per id costs more than the id.
+const pool = new Uint8Array(4096);
+let poolUsed = pool.length;
+
+function freshRandom(digits: Uint8Array): void {
+  if (poolUsed + digits.length > pool.length) {
+    randomFillSync(pool);
+    poolUsed = 0;
+  }
+  for (let i = 0; i < digits.length; i++) digits[i] = (pool[poolUsed + i] as number) & 31;
+  poolUsed += digits.length;
 }
 
-function incrementRandom(digits: number[]): void {
+function incrementRandom(digits: Uint8Array): void {
   for (let i = digits.length - 1; i >= 0; i--) {
-    const digit = digits[i] ?? 0;
+    const digit = digits[i] as number;
     if (digit < 31) {
       digits[i] = digit + 1;
       return;
