@@ -322,7 +322,15 @@ describePostgres('PostgresStore', (pg) => {
          WHERE table_schema NOT IN ('pg_catalog', 'information_schema') ORDER BY 1, 2`,
       ),
     );
-    const names = ['asap_snapshots', 'asap_usage_events', 'baton_migrations', 'dead_letters', 'events', 'steps', 'tasks'];
+    const names = [
+      'asap_snapshots',
+      'asap_usage_events',
+      'baton_migrations',
+      'dead_letters',
+      'events',
+      'steps',
+      'tasks',
+    ];
     assert.deepEqual(tables.rows, [
       ...names.map((table) => ({ schema: 'tenant_a', table })),
       ...names.map((table) => ({ schema: 'tenant_b', table })),
