@@ -1,11 +1,13 @@
 /**
  * `npm run bench:asap`: requests/s and p99 latency of an echo `task.request` through Baton's
- * `POST /asap` with the whole pipeline on (JSON-RPC and envelope validation, timestamp window,
- * nonce replay protection, the §5.7 metrics), against, in the same run:
+ * `POST /asap` with the whole pipeline on (JSON-RPC and envelope validation, the timestamp
+ * window of replay protection, the §5.7 metrics), as `baton serve` runs it, against, in the
+ * same run:
  *  - a bare fastify route that parses the same JSON-RPC body and answers the same reply shape;
  *  - an `@a2a-js/sdk` 1.x server (express, `DefaultRequestHandler`, `jsonRpcHandler`) answering
  *    the equivalent A2A echo: `SendMessage`, the 1.0 name of 0.3's `message/send`, whose agent
  *    replies with a message carrying the request's parts.
+ * A fourth row, outside the bars, adds the opt-in nonce check (`requireNonce`) to Baton.
  * Each server runs in its own child process; autocannon drives it from this one with 50
  * connections, every request a fresh body (new envelope id, timestamp and nonce). The systems
  * take turns within each run; ratios are medians of the run-by-run ratios. Writes its section of
@@ -46,7 +48,7 @@ const INPUT = {
   note: 'leave at the door',
 };
 
-type SystemName = 'baton' | 'fastify' | 'a2a';
+type SystemName = 'baton' | 'baton-nonce' | 'fastify' | 'a2a';
 
 interface System {
   name: SystemName;
@@ -94,6 +96,14 @@ const SYSTEMS: System[] = [
     isEcho: asapEcho,
   },
   {
+    name: 'baton-nonce',
+    title: 'Baton POST /asap, + requireNonce',
+    path: '/asap',
+    headers: { 'content-type': 'application/json' },
+    body: asapBody,
+    isEcho: asapEcho,
+  },
+  {
     name: 'fastify',
     title: 'bare fastify route, same JSON',
     path: '/asap',
@@ -128,7 +138,7 @@ function echoReply(envelope: { id: string; sender: string; payload: { input: unk
   };
 }
 
-async function serveBaton(): Promise<number> {
+async function serveBaton(requireNonce: boolean): Promise<number> {
   const { createEngine } = await import('../src/engine/index.ts');
   const { createServer } = await import('../src/server/index.ts');
   const logger = pino({ level: 'silent' });
@@ -137,7 +147,7 @@ async function serveBaton(): Promise<number> {
     engine,
     logger,
     batonHandlers: false,
-    config: { agentId: AGENT, requireNonce: true, publicUrl: 'http://127.0.0.1/' },
+    config: { agentId: AGENT, requireNonce, publicUrl: 'http://127.0.0.1/' },
   });
   app.asap.register('task.request', (envelope, context) =>
     context.reply('task.response', {
@@ -209,7 +219,8 @@ async function serveA2a(): Promise<number> {
 }
 
 const SERVERS: Record<SystemName, () => Promise<number>> = {
-  baton: serveBaton,
+  baton: () => serveBaton(false),
+  'baton-nonce': () => serveBaton(true),
   fastify: serveFastify,
   a2a: serveA2a,
 };
@@ -369,11 +380,13 @@ async function main(): Promise<void> {
       }
       log(`  run ${run}: ${line.join(' · ')}`);
     }
-    const counted = await batonErrors(servers.get('baton')!.origin);
-    if (counted.errors > 0 || counted.successes === 0) {
-      throw new Error(`Baton answered errors: ${JSON.stringify(counted)}`);
+    for (const name of ['baton', 'baton-nonce'] as const) {
+      const counted = await batonErrors(servers.get(name)!.origin);
+      if (counted.errors > 0 || counted.successes === 0) {
+        throw new Error(`${name} answered errors: ${JSON.stringify(counted)}`);
+      }
+      log(`  ${name} metrics: ${formatNumber(counted.successes)} successes, 0 errors`);
     }
-    log(`  Baton's metrics: ${formatNumber(counted.successes)} successes, 0 errors`);
   } finally {
     for (const { child } of servers.values()) child.disconnect();
   }
@@ -417,10 +430,11 @@ async function main(): Promise<void> {
       },
       table: markdownTable(COLUMNS, rows),
       notes: [
-        "Baton: `createServer` with `requireNonce: true` (in-memory nonce store), the timestamp window, JSON-RPC and strict envelope validation, and the asap-wire §5.7 metrics; a `task.request` handler registered with `app.asap.register` replies `task.response` with the input. After the run Baton's own `/metrics` are checked: every request counted as a success, none as an error.",
+        "Baton: `createServer` as `baton serve` configures it (the timestamp window always on, JSON-RPC and strict envelope validation, the asap-wire §5.7 metrics); a `task.request` handler registered with `app.asap.register` replies `task.response` with the input. After the runs Baton's own `/metrics` are checked: every request counted as a success, none as an error.",
+        'Baton + requireNonce: the same with the opt-in nonce check (in-memory store, 600 s TTL): every nonce is kept for ten minutes, so the store grows by one entry per request; the row shows what that costs. It is outside the bars.',
         "Bare fastify: `app.post('/asap')` with fastify's JSON parser, answering the same JSON-RPC result with a reply envelope of the same fields; no validation, no window, no nonce, no metrics.",
         "A2A: `@a2a-js/sdk` 1.x, `DefaultRequestHandler` + `InMemoryTaskStore` + `jsonRpcHandler` on express 5, an `AgentExecutor` that publishes a reply message with the request's parts; requests are A2A 1.0 `SendMessage` (0.3's `message/send`) with the same order as a data part.",
-        "Every request has a fresh body (new ids, timestamp and nonce), generated by autocannon's `setupRequest`, for all three. Each system gets a 2 s warm-up and a checked echo before the runs.",
+        "Every request has a fresh body (new ids, timestamp and nonce), generated by autocannon's `setupRequest`, for all of them. Each system gets a 2 s warm-up and a checked echo before the runs.",
         `Baton ÷ bare fastify run by run: ${batonRuns.map((r, i) => formatRatio(r.rps / results.get('fastify')![i]!.rps)).join(' / ')}; Baton ÷ A2A: ${batonRuns.map((r, i) => formatRatio(r.rps / results.get('a2a')![i]!.rps)).join(' / ')}.`,
       ],
     }),
@@ -430,6 +444,7 @@ async function main(): Promise<void> {
     JSON.stringify({
       baton_req_per_s: Math.round(figure('baton').rps),
       baton_p99_ms: figure('baton').p99,
+      baton_nonce_req_per_s: Math.round(figure('baton-nonce').rps),
       fastify_req_per_s: Math.round(figure('fastify').rps),
       fastify_p99_ms: figure('fastify').p99,
       a2a_req_per_s: Math.round(figure('a2a').rps),
