@@ -114,8 +114,13 @@ export class TallyHistogram<L extends string = string> extends Histogram<L> {
     }
     entry.sum += x;
     entry.count += 1;
-    const bucket = this.#bounds.findIndex((bound) => x <= bound);
-    if (bucket >= 0) entry.buckets[bucket] = (entry.buckets[bucket] as number) + 1;
+    const bounds = this.#bounds;
+    for (let i = 0; i < bounds.length; i++) {
+      if (x <= (bounds[i] as number)) {
+        entry.buckets[i] = (entry.buckets[i] as number) + 1;
+        break;
+      }
+    }
   }
 
   // prom-client's registry renders a histogram through this method when it exists (v15), and

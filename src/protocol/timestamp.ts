@@ -363,11 +363,16 @@ export function formatWallTime(time: WallTime): string {
   return `${out}${sign}${pad(Math.abs(Math.trunc(totalMinutes / 60)), 2)}:${pad(Math.abs(totalMinutes % 60), 2)}`;
 }
 
+let lastFormatted = { epochMs: Number.NaN, text: '' };
+
 /** "Now" as the reference writes it: UTC with a `Z` (`Date.now()` gives millisecond precision). */
 export function formatTimestamp(epochMs: number = Date.now()): string {
+  // Replies made in the same millisecond share the text: a busy server formats each one once.
+  if (epochMs === lastFormatted.epochMs) return lastFormatted.text;
   const seconds = Math.floor(epochMs / 1000);
   const micros = Math.round((epochMs - seconds * 1000) * 1000);
-  return formatWallTime(wallTimeFromEpoch(seconds, micros, 0));
+  lastFormatted = { epochMs, text: formatWallTime(wallTimeFromEpoch(seconds, micros, 0)) };
+  return lastFormatted.text;
 }
 
 /** Python's `datetime.isoformat()` of the UTC instant, as in `-32002` details (`…+00:00`). */

@@ -74,7 +74,8 @@ export function readBody(source: Readable, encoding: BodyEncoding, maxBytes: num
       }
     }
     function onEnd(): void {
-      if (!decoder) return settle(undefined, Buffer.concat(chunks, rawBytes));
+      if (!decoder)
+        return settle(undefined, chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, rawBytes));
       // An empty body decodes to nothing (zlib would call it truncated).
       if (rawBytes === 0) return settle(undefined, Buffer.alloc(0));
       decoder.end();
