@@ -63,23 +63,42 @@ interface System {
 
 // ── request bodies ───────────────────────────────────────────────────────────
 
+// Bodies are built by concatenation, not JSON.stringify, and ids come from a counter: on two
+// cores the load generator shares the machine with the server and must cost it as little as
+// possible. Every id, nonce and message id is still unique, and timestamps are current.
+const RUN_ID = randomUUID().slice(0, 8);
+const INPUT_JSON = JSON.stringify(INPUT);
+let sequence = 0;
+let stamp = { at: 0, text: '' };
+
+function uniqueId(): string {
+  sequence += 1;
+  return `${RUN_ID}-${sequence.toString(36)}`;
+}
+
+/** The current time as an ISO timestamp, refreshed every 50 ms. */
+function timestamp(): string {
+  const now = Date.now();
+  if (now - stamp.at >= 50) stamp = { at: now, text: new Date(now).toISOString() };
+  return stamp.text;
+}
+
 function asapBody(): string {
-  const envelope = {
-    id: randomUUID(),
-    asap_version: '0.1',
-    timestamp: new Date().toISOString(),
-    sender: CLIENT,
-    recipient: AGENT,
-    payload_type: 'task.request',
-    payload: { conversation_id: 'conv-1', skill_id: 'shop.echo', input: INPUT },
-    extensions: { nonce: randomUUID() },
-  };
-  return JSON.stringify({ jsonrpc: '2.0', method: 'asap.send', params: { envelope }, id: randomUUID() });
+  const id = uniqueId();
+  return (
+    `{"jsonrpc":"2.0","method":"asap.send","params":{"envelope":{"id":"env-${id}","asap_version":"0.1",` +
+    `"timestamp":"${timestamp()}","sender":"${CLIENT}","recipient":"${AGENT}","payload_type":"task.request",` +
+    `"payload":{"conversation_id":"conv-1","skill_id":"shop.echo","input":${INPUT_JSON}},` +
+    `"extensions":{"nonce":"nonce-${id}"}}},"id":"req-${id}"}`
+  );
 }
 
 function a2aBody(): string {
-  const message = { messageId: randomUUID(), role: 'ROLE_USER', parts: [{ data: INPUT }] };
-  return JSON.stringify({ jsonrpc: '2.0', id: randomUUID(), method: 'SendMessage', params: { message } });
+  const id = uniqueId();
+  return (
+    `{"jsonrpc":"2.0","id":"req-${id}","method":"SendMessage","params":{"message":` +
+    `{"messageId":"msg-${id}","role":"ROLE_USER","parts":[{"data":${INPUT_JSON}}]}}}`
+  );
 }
 
 const asapEcho = (answer: unknown): boolean =>
