@@ -4,4 +4,10 @@
  *
  * @module
  */
-export { DEFAULT_SECONDS_BUCKETS, TallyCounter, TallyHistogram } from './tally-metrics.ts';
+export {
+  CounterSeries,
+  DEFAULT_SECONDS_BUCKETS,
+  HistogramSeries,
+  TallyCounter,
+  TallyHistogram,
+} from './tally-metrics.ts';

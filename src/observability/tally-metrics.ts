@@ -40,16 +40,28 @@ function labelsOf(names: readonly string[], values: readonly string[]): Labels {
   return labels;
 }
 
-interface CounterEntry {
-  labels: Labels;
-  value: number;
+/** One series of a `TallyCounter`: hold it to count without even the lookup. */
+export class CounterSeries {
+  readonly labels: Labels;
+  value = 0;
+
+  constructor(labels: Labels) {
+    this.labels = labels;
+  }
+
+  add(by = 1): void {
+    this.value += by;
+  }
 }
 
-/** A counter whose `add(values)` costs one Map lookup. */
+/**
+ * A counter whose `add(values)` costs one Map lookup, and `series(values).add()` none. Series
+ * live as long as the counter: a reset sets them to zero.
+ */
 export class TallyCounter<L extends string = string> extends Counter<L> {
   readonly #names: readonly L[];
   // Not a #private field: the base constructor calls reset() before fields exist.
-  private readonly entries = new Map<string, CounterEntry>();
+  private readonly entries = new Map<string, CounterSeries>();
 
   constructor(config: TallyConfig<L>) {
     super({ ...config, labelNames: [...config.labelNames] });
@@ -58,10 +70,18 @@ export class TallyCounter<L extends string = string> extends Counter<L> {
 
   /** Adds `by` (default 1) to the series of these label values, in `labelNames` order. */
   add(values: readonly string[] = [], by = 1): void {
+    this.series(values).add(by);
+  }
+
+  /** The series of these label values, in `labelNames` order. */
+  series(values: readonly string[] = []): CounterSeries {
     const key = values.join('\u0000');
-    const entry = this.entries.get(key);
-    if (entry) entry.value += by;
-    else this.entries.set(key, { labels: labelsOf(this.#names, values), value: by });
+    let series = this.entries.get(key);
+    if (!series) {
+      series = new CounterSeries(labelsOf(this.#names, values));
+      this.entries.set(key, series);
+    }
+    return series;
   }
 
   override async get() {
@@ -74,23 +94,51 @@ export class TallyCounter<L extends string = string> extends Counter<L> {
 
   override reset(): void {
     super.reset();
-    (this.entries as Map<string, CounterEntry> | undefined)?.clear();
+    for (const series of (this.entries as Map<string, CounterSeries> | undefined)?.values() ?? []) {
+      series.value = 0;
+    }
   }
 }
 
-interface HistogramEntry {
-  labels: Labels;
+/** One series of a `TallyHistogram`: hold it to record without even the lookup. */
+export class HistogramSeries {
+  readonly labels: Labels;
+  readonly bounds: readonly number[];
   /** Observations per bucket, not cumulative; those above the last bound are only in `count`. */
-  buckets: Float64Array;
-  sum: number;
-  count: number;
+  readonly buckets: Float64Array;
+  sum = 0;
+  count = 0;
+
+  constructor(labels: Labels, bounds: readonly number[]) {
+    this.labels = labels;
+    this.bounds = bounds;
+    this.buckets = new Float64Array(bounds.length);
+  }
+
+  record(x: number): void {
+    this.sum += x;
+    this.count += 1;
+    const bounds = this.bounds;
+    for (let i = 0; i < bounds.length; i++) {
+      if (x <= (bounds[i] as number)) {
+        this.buckets[i] = (this.buckets[i] as number) + 1;
+        return;
+      }
+    }
+  }
+
+  reset(): void {
+    this.buckets.fill(0);
+    this.sum = 0;
+    this.count = 0;
+  }
 }
 
 /** A histogram whose `record(values, x)` costs one Map lookup and a short bucket scan. */
 export class TallyHistogram<L extends string = string> extends Histogram<L> {
   readonly #names: readonly L[];
   readonly #bounds: readonly number[];
-  private readonly entries = new Map<string, HistogramEntry>();
+  private readonly entries = new Map<string, HistogramSeries>();
 
   constructor(config: TallyConfig<L> & { buckets?: readonly number[] }) {
     const bounds = config.buckets ?? DEFAULT_SECONDS_BUCKETS;
@@ -101,26 +149,18 @@ export class TallyHistogram<L extends string = string> extends Histogram<L> {
 
   /** Records one observation `x` for these label values, in `labelNames` order. */
   record(values: readonly string[], x: number): void {
+    this.series(values).record(x);
+  }
+
+  /** The series of these label values, in `labelNames` order. */
+  series(values: readonly string[]): HistogramSeries {
     const key = values.join('\u0000');
-    let entry = this.entries.get(key);
-    if (!entry) {
-      entry = {
-        labels: labelsOf(this.#names, values),
-        buckets: new Float64Array(this.#bounds.length),
-        sum: 0,
-        count: 0,
-      };
-      this.entries.set(key, entry);
+    let series = this.entries.get(key);
+    if (!series) {
+      series = new HistogramSeries(labelsOf(this.#names, values), this.#bounds);
+      this.entries.set(key, series);
     }
-    entry.sum += x;
-    entry.count += 1;
-    const bounds = this.#bounds;
-    for (let i = 0; i < bounds.length; i++) {
-      if (x <= (bounds[i] as number)) {
-        entry.buckets[i] = (entry.buckets[i] as number) + 1;
-        break;
-      }
-    }
+    return series;
   }
 
   // prom-client's registry renders a histogram through this method when it exists (v15), and
@@ -157,6 +197,8 @@ export class TallyHistogram<L extends string = string> extends Histogram<L> {
 
   override reset(): void {
     super.reset();
-    (this.entries as Map<string, HistogramEntry> | undefined)?.clear();
+    for (const series of (this.entries as Map<string, HistogramSeries> | undefined)?.values() ?? []) {
+      series.reset();
+    }
   }
 }

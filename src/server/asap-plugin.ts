@@ -9,6 +9,8 @@ import type { IncomingMessage } from 'node:http';
 import { Readable } from 'node:stream';
 import type { FastifyPluginCallback, FastifyReply, FastifyRequest } from 'fastify';
 import {
+  ASAP_DEFAULT_TRANSPORT_VERSION,
+  ASAP_VERSION_HEADER,
   negotiateAsapVersion,
   parseRequestBody,
   sseEvent,
@@ -65,6 +67,7 @@ export const asapPlugin: FastifyPluginCallback<AsapPluginOptions> = (app, option
   const checkHeaders = async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
     const version = negotiateAsapVersion(request.headers['asap-version']);
     request.asapVersion = version.version;
+    reply.header(ASAP_VERSION_HEADER, version.version);
     if (!version.ok) {
       return sendJson(reply, versionIncompatibleResponse(version.requested));
     }
@@ -120,7 +123,10 @@ export const asapPlugin: FastifyPluginCallback<AsapPluginOptions> = (app, option
 
   app.get('/.well-known/asap/manifest.json', async (request, reply) => {
     const served = manifest.current();
-    reply.header('etag', served.etag).header('cache-control', MANIFEST_CACHE_CONTROL);
+    reply
+      .header(ASAP_VERSION_HEADER, ASAP_DEFAULT_TRANSPORT_VERSION)
+      .header('etag', served.etag)
+      .header('cache-control', MANIFEST_CACHE_CONTROL);
     if (etagMatches(request.headers['if-none-match'], served.etag)) return reply.code(304).send();
     return reply.type(JSON_TYPE).send(served.json);
   });

@@ -7,7 +7,12 @@
 import type { FastifyPluginCallback } from 'fastify';
 import { Gauge, type Registry } from 'prom-client';
 import type { JsonRpcResponse } from '../protocol/index.ts';
-import { TallyCounter, TallyHistogram } from '../observability/index.ts';
+import {
+  TallyCounter,
+  TallyHistogram,
+  type CounterSeries,
+  type HistogramSeries,
+} from '../observability/index.ts';
 
 /** Error types of asap-wire §5.7, by JSON-RPC code; ASAP errors of handlers use their class name. */
 const ERROR_TYPES: Record<number, string> = {
@@ -44,6 +49,8 @@ export class AsapServerMetrics {
   readonly #handlerDuration: TallyHistogram<'payload_type'>;
   readonly #byErrorType: Map<string, TallyCounter>;
   readonly #validationErrors: TallyCounter<'reason'>;
+  /** The series a successful request and a handler run touch, by payload type. */
+  readonly #hot = new Map<string, HotSeries>();
 
   constructor(registry: Registry, now: () => number = Date.now) {
     this.registry = registry;
@@ -105,9 +112,10 @@ export class AsapServerMetrics {
    */
   request(response: JsonRpcResponse, payloadType: string, seconds: number): void {
     if ('result' in response) {
-      this.#requests.add([payloadType, 'success']);
-      this.#successes.add([payloadType]);
-      this.#duration.record([payloadType, 'success'], seconds);
+      const hot = this.#hotSeries(payloadType);
+      hot.requests.add();
+      hot.successes.add();
+      hot.duration.record(seconds);
       return;
     }
     const { code, data } = response.error;
@@ -124,10 +132,35 @@ export class AsapServerMetrics {
 
   /** One payload handler run. */
   handler(payloadType: string, ok: boolean, seconds: number): void {
-    this.#handlerRuns.add([payloadType]);
+    const hot = this.#hotSeries(payloadType);
+    hot.runs.add();
     if (!ok) this.#handlerErrors.add([payloadType]);
-    this.#handlerDuration.record([payloadType], seconds);
+    hot.handlerDuration.record(seconds);
   }
+
+  // Payload types are bounded: only those with a handler, and `other`.
+  #hotSeries(payloadType: string): HotSeries {
+    let hot = this.#hot.get(payloadType);
+    if (!hot) {
+      hot = {
+        requests: this.#requests.series([payloadType, 'success']),
+        successes: this.#successes.series([payloadType]),
+        duration: this.#duration.series([payloadType, 'success']),
+        runs: this.#handlerRuns.series([payloadType]),
+        handlerDuration: this.#handlerDuration.series([payloadType]),
+      };
+      this.#hot.set(payloadType, hot);
+    }
+    return hot;
+  }
+}
+
+interface HotSeries {
+  requests: CounterSeries;
+  successes: CounterSeries;
+  duration: HistogramSeries;
+  runs: CounterSeries;
+  handlerDuration: HistogramSeries;
 }
 
 /** The reference serves classic Prometheus text under the OpenMetrics type (asap-wire §5.7). */

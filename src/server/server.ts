@@ -3,7 +3,13 @@
  * `healthPlugin`, `restPlugin`; auth and metrics come as more plugins). Every response carries
  * `ASAP-Version`: the version negotiated on `POST /asap` and `/asap/stream`, else the default.
  */
-import { fastify, LogController, type FastifyInstance } from 'fastify';
+import {
+  fastify,
+  LogController,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+} from 'fastify';
 import { pino, type Logger } from 'pino';
 import { Registry } from 'prom-client';
 import { restPlugin, type RestOptions } from '../api/index.ts';
@@ -135,10 +141,6 @@ export function createServer(options: ServerOptions): FastifyInstance {
     manifest: currentManifest,
   } satisfies AsapApi);
   app.decorateRequest('asapVersion', ASAP_DEFAULT_TRANSPORT_VERSION);
-  app.addHook('onSend', (request, reply, payload, done) => {
-    reply.header(ASAP_VERSION_HEADER, request.asapVersion);
-    done(null, payload);
-  });
   // Waiting handlers and open streams answer at once, so close() does not wait for them.
   app.addHook('preClose', (done) => {
     closing.abort();
@@ -153,12 +155,36 @@ export function createServer(options: ServerOptions): FastifyInstance {
     maxRequestBytes: config.maxRequestBytes,
     signal: closing.signal,
   });
-  void app.register(healthPlugin, { manifest: currentManifest, now });
-  void app.register(metricsPlugin, { registry: metricsRegistry });
-  if (options.rest !== false) {
-    void app.register(restPlugin, { ...options.rest, engine: options.engine, signal: closing.signal });
-  }
+  // The ASAP routes set `ASAP-Version` as they negotiate it; every other route, in this context,
+  // sends the default. (A hook on the root would cost the ASAP hot path a hook run per request.)
+  void app.register(async (operator) => {
+    operator.addHook('onRequest', defaultVersionHeader);
+    await operator.register(healthPlugin, { manifest: currentManifest, now });
+    await operator.register(metricsPlugin, { registry: metricsRegistry });
+    if (options.rest !== false) {
+      await operator.register(restPlugin, {
+        ...options.rest,
+        engine: options.engine,
+        signal: closing.signal,
+      });
+    }
+  });
+  app.setNotFoundHandler((request, reply) =>
+    reply
+      .header(ASAP_VERSION_HEADER, ASAP_DEFAULT_TRANSPORT_VERSION)
+      .code(404)
+      .send({
+        message: `Route ${request.method}:${request.url} not found`,
+        error: 'Not Found',
+        statusCode: 404,
+      }),
+  );
   return app;
+}
+
+function defaultVersionHeader(_request: FastifyRequest, reply: FastifyReply, done: () => void): void {
+  reply.header(ASAP_VERSION_HEADER, ASAP_DEFAULT_TRANSPORT_VERSION);
+  done();
 }
 
 function definedOf<T extends object>(values: T): Partial<T> {

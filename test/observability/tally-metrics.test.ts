@@ -66,7 +66,7 @@ describe('TallyCounter and TallyHistogram', () => {
     assert.match(await registry.metrics(), /^y_total 3$/m);
   });
 
-  test('resetMetrics starts every series from zero', async () => {
+  test('resetMetrics sets every series to zero, and held series keep counting', async () => {
     const registry = new Registry();
     const counter = new TallyCounter({
       name: 'z_total',
@@ -80,11 +80,17 @@ describe('TallyCounter and TallyHistogram', () => {
       labelNames: ['k'],
       registers: [registry],
     });
-    counter.add(['a']);
+    const held = counter.series(['a']);
+    held.add();
     histogram.record(['a'], 1);
     registry.resetMetrics();
-    const output = await registry.metrics();
-    assert.doesNotMatch(output, /z_total\{/);
-    assert.doesNotMatch(output, /z_seconds_count/);
+    let output = await registry.metrics();
+    assert.match(output, /^z_total\{k="a"\} 0$/m);
+    assert.match(output, /^z_seconds_count\{k="a"\} 0$/m);
+    held.add(2);
+    histogram.series(['a']).record(0.5);
+    output = await registry.metrics();
+    assert.match(output, /^z_total\{k="a"\} 2$/m);
+    assert.match(output, /^z_seconds_count\{k="a"\} 1$/m);
   });
 });
