@@ -388,7 +388,11 @@ export function isoFormatUtc(micros: number): string {
  * serialised form the reference would emit (offsets kept, `+00:00` printed as `Z`).
  */
 export const timestampField: Parser<string> = (value, prefix, key, issues) => {
-  if (typeof value === 'string' && isCanonicalUtc(value)) return value;
+  if (typeof value === 'string') {
+    if (isCanonicalUtc(value)) return value;
+    const fromJs = canonicalOfJsIso(value);
+    if (fromJs !== undefined) return fromJs;
+  }
   const parsed = parseTimestampValue(value);
   if (parsed.ok) return formatWallTime(parsed.value);
   issues.push(parsed.issue(at(prefix, key)));
@@ -432,6 +436,18 @@ function isCanonicalUtc(text: string): boolean {
     second >= 0 &&
     second <= 59
   );
+}
+
+/**
+ * The canonical form of JavaScript's `toISOString()` text (`YYYY-MM-DDTHH:MM:SS.mmmZ`), the
+ * other usual case: the milliseconds as six digits, or none when zero, as pydantic prints them.
+ */
+function canonicalOfJsIso(text: string): string | undefined {
+  if (text.length !== 24 || text.charCodeAt(19) !== 46 || text.charCodeAt(23) !== 90) return undefined;
+  const millis = digitsAt(text, 20, 3);
+  const whole = `${text.slice(0, 19)}Z`;
+  if (millis < 0 || !isCanonicalUtc(whole)) return undefined;
+  return millis === 0 ? whole : `${text.slice(0, 23)}000Z`;
 }
 
 /** The number written by `width` ASCII digits at `start`, or -1. */

@@ -123,6 +123,20 @@ describe('envelope timestamps: what the reference accepts and how it prints them
     assert.equal(timestampMicros('garbage'), undefined);
   });
 
+  test('toISOString() text is printed as the reference prints the same instant', () => {
+    let seed = 7;
+    const next = (): number => (seed = (seed * 48_271) % 2_147_483_647);
+    for (let i = 0; i < 2_000; i++) {
+      const ms = (next() % 4_000_000_000) * 1000 + (i % 5 === 0 ? 0 : next() % 1000);
+      const text = new Date(ms).toISOString();
+      const result = validateEnvelope(requestWith({ timestamp: text }));
+      assert.ok(result.ok, text);
+      assert.equal(result.envelope.timestamp, formatTimestamp(ms), text);
+    }
+    const invalid = validateEnvelope(requestWith({ timestamp: '2026-02-30T00:00:00.123Z' }));
+    assert.equal(invalidIssues(invalid)[0]?.type, 'datetime_from_date_parsing');
+  });
+
   test('formatTimestamp writes now as the reference does: UTC, Z, microseconds when non-zero', () => {
     assert.equal(formatTimestamp(Date.parse('2026-07-21T12:00:00.130Z')), '2026-07-21T12:00:00.130000Z');
     assert.equal(formatTimestamp(Date.parse('2026-07-21T12:00:00Z')), '2026-07-21T12:00:00Z');
