@@ -9,8 +9,8 @@
  *    replies with a message carrying the request's parts.
  * A fourth row, outside the bars, adds the opt-in nonce check (`requireNonce`) to Baton.
  * Each server runs in its own child process; autocannon drives it from this one with 50
- * connections (see `load` for the bodies). The systems
- * take turns within each run; ratios are medians of the run-by-run ratios. Writes its section of
+ * connections (see `load` for the bodies). The systems take turns within each run, in slices
+ * (2 s each by default); ratios are medians of the run-by-run ratios. Writes its section of
  * BENCHMARKS.md and ends with one JSON line.
  */
 import { randomUUID } from 'node:crypto';
@@ -33,6 +33,9 @@ import {
 
 const CONNECTIONS = envInt('BENCH_ASAP_CONNECTIONS', 50);
 const SECONDS = envInt('BENCH_ASAP_SECONDS', 8);
+/** Each run gives every system its SECONDS in this many slices, taken in turns. */
+const SLICES = envInt('BENCH_ASAP_SLICES', 4);
+const SLICE_SECONDS = Math.max(1, Math.round(SECONDS / SLICES));
 const WARMUP_SECONDS = 2;
 const BARS = { fastify: 0.6, a2a: 2 };
 const AGENT = 'urn:asap:agent:bench-echo';
@@ -285,6 +288,7 @@ interface Measured {
   p99: number;
   /** Server CPU time (user + system) per request, in µs: steadier than req/s on a busy machine. */
   cpuUs: number;
+  requests: number;
 }
 
 interface Server {
@@ -332,6 +336,19 @@ async function load(system: System, server: Server, seconds: number): Promise<Me
     p50: result.latency.p50,
     p99: result.latency.p99,
     cpuUs: cpuUs / result.requests.total,
+    requests: result.requests.total,
+  };
+}
+
+/** Slices of one system as one measurement: rates over the whole time, latencies the median slice's. */
+function combine(slices: readonly Measured[]): Measured {
+  const requests = slices.reduce((sum, slice) => sum + slice.requests, 0);
+  return {
+    rps: slices.reduce((sum, slice) => sum + slice.rps, 0) / slices.length,
+    p50: median(slices.map((slice) => slice.p50)),
+    p99: median(slices.map((slice) => slice.p99)),
+    cpuUs: slices.reduce((sum, slice) => sum + slice.cpuUs * slice.requests, 0) / requests,
+    requests,
   };
 }
 
@@ -376,7 +393,7 @@ const COLUMNS: Column<Row>[] = [
 ];
 
 async function main(): Promise<void> {
-  const runs = envInt('BENCH_RUNS', 3);
+  const runs = envInt('BENCH_RUNS', 5);
   const log = (line: string): void => void process.stdout.write(`${line}\n`);
   const machine = await describeMachine({ packages: ['fastify', '@a2a-js/sdk', 'express', 'autocannon'] });
   log(
@@ -392,16 +409,20 @@ async function main(): Promise<void> {
       await load(system, server, WARMUP_SECONDS);
     }
     for (let run = 1; run <= runs; run++) {
-      // Rotate who goes first, so that drift in machine load hits every system alike.
-      const order = SYSTEMS.map((_, i) => SYSTEMS[(i + run - 1) % SYSTEMS.length]!);
-      const line: string[] = [];
-      for (const system of order) {
-        const measured = await load(system, servers.get(system.name)!, SECONDS);
-        results.get(system.name)!.push(measured);
-        line.push(
-          `${system.name} ${formatNumber(Math.round(measured.rps))} req/s p99 ${measured.p99} ms ${Math.round(measured.cpuUs)} µs CPU/req`,
-        );
+      const slices = new Map<SystemName, Measured[]>(SYSTEMS.map((system) => [system.name, []]));
+      for (let slice = 0; slice < SLICES; slice++) {
+        // Rotate who goes first, so that drift in machine load hits every system alike.
+        const shift = run + slice;
+        const order = SYSTEMS.map((_, i) => SYSTEMS[(i + shift) % SYSTEMS.length]!);
+        for (const system of order) {
+          slices.get(system.name)!.push(await load(system, servers.get(system.name)!, SLICE_SECONDS));
+        }
       }
+      const line = SYSTEMS.map((system) => {
+        const measured = combine(slices.get(system.name)!);
+        results.get(system.name)!.push(measured);
+        return `${system.name} ${formatNumber(Math.round(measured.rps))} req/s p99 ${measured.p99} ms ${Math.round(measured.cpuUs)} µs CPU/req`;
+      });
       log(`  run ${run}: ${line.join(' · ')}`);
     }
     for (const name of ['baton', 'baton-nonce'] as const) {
@@ -441,12 +462,13 @@ async function main(): Promise<void> {
     'asap',
     renderSection({
       title: 'ASAP endpoint (`npm run bench:asap`)',
-      summary: `Echo \`task.request\` envelopes through Baton's \`POST /asap\` with the full pipeline on, against a bare fastify route and the A2A SDK in the same run; medians of ${runs} runs, ratios are medians of the run-by-run ratios. Bars: ≥ ${BARS.fastify}× bare fastify — ${vsFastify >= BARS.fastify ? 'met' : 'NOT met'} (${formatRatio(vsFastify)}); ≥ ${BARS.a2a}× the A2A SDK — ${vsA2a >= BARS.a2a ? 'met' : 'NOT met'} (${formatRatio(vsA2a)}).`,
+      summary: `Echo \`task.request\` envelopes through Baton's \`POST /asap\` with the full pipeline on, against a bare fastify route and the A2A SDK in the same run, taking turns in ${SLICE_SECONDS} s slices; medians of ${runs} runs, ratios are medians of the run-by-run ratios. Bars: ≥ ${BARS.fastify}× bare fastify — ${vsFastify >= BARS.fastify ? 'met' : 'NOT met'} (${formatRatio(vsFastify)}); ≥ ${BARS.a2a}× the A2A SDK — ${vsA2a >= BARS.a2a ? 'met' : 'NOT met'} (${formatRatio(vsA2a)}).`,
       command: 'npm run bench:asap',
       machine,
       settings: {
         connections: CONNECTIONS,
         seconds_per_system_per_run: SECONDS,
+        slices_per_run: SLICES,
         warmup_seconds: WARMUP_SECONDS,
         runs,
         request_bytes: Buffer.byteLength(asapBody()),
