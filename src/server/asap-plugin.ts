@@ -80,7 +80,8 @@ export const asapPlugin: FastifyPluginCallback<AsapPluginOptions> = (app, option
   app.post('/asap', { onRequest: checkHeaders }, async (request, reply) => {
     const body = (request.body as RawBody | undefined) ?? EMPTY_BODY;
     const parsed = parseRequestBody(body.bytes, { allowBatch: !body.compressed });
-    return sendJson(reply, await pipeline.answer(parsed));
+    const answer = pipeline.answer(parsed);
+    return sendJson(reply, answer instanceof Promise ? await answer : answer);
   });
 
   app.post('/asap/stream', { onRequest: checkHeaders }, async (request, reply) => {

@@ -54,8 +54,12 @@ export class AsapPipeline {
     this.#options = options;
   }
 
-  /** The answer to a decoded `/asap` body: one response, or an array for a batch. */
-  async answer(body: ParsedBody): Promise<JsonRpcResponse | JsonRpcResponse[]> {
+  /**
+   * The answer to a decoded `/asap` body: one response, or an array for a batch. Synchronous
+   * when every step was (no nonce store to ask, a handler that answered at once): a request
+   * then costs no promise and no microtask turn.
+   */
+  answer(body: ParsedBody): MaybePromise<JsonRpcResponse | JsonRpcResponse[]> {
     switch (body.kind) {
       case 'error':
       case 'batch_error':
@@ -76,7 +80,15 @@ export class AsapPipeline {
 
   /** Steps 13–16: envelope, timestamp window, nonce. */
   async prepare(request: JsonRpcRequest): Promise<Prepared> {
-    const { now, nonces } = this.#options;
+    const checked = this.#checkEnvelope(request);
+    if (!checked.ok) return checked;
+    const refused = await this.#checkNonce(request, checked.envelope);
+    return refused ? { ok: false, response: refused } : checked;
+  }
+
+  /** Steps 13–15: the envelope and the timestamp window. */
+  #checkEnvelope(request: JsonRpcRequest): Prepared {
+    const { now } = this.#options;
     const checked = validateEnvelope(request.params.envelope, { now: now() });
     if (!checked.ok) return { ok: false, response: envelopeErrorResponse(request.id, checked) };
     const envelope = checked.envelope;
@@ -84,20 +96,28 @@ export class AsapPipeline {
     if (stale) {
       return { ok: false, response: asapErrorResponse(request.id, stale, ASAP_ERROR_TEXT.invalidTimestamp) };
     }
-    if (nonces) {
-      const nonce = readNonce(envelope);
-      if (nonce.kind === 'invalid') {
-        return {
-          ok: false,
-          response: asapErrorResponse(request.id, nonce.error, ASAP_ERROR_TEXT.invalidNonce),
-        };
-      }
-      if (nonce.kind === 'present' && !(await nonces.checkAndMark(nonce.nonce, NONCE_TTL_SECONDS * 1000))) {
-        const error = duplicateNonceError(nonce.nonce, envelope.id);
-        return { ok: false, response: asapErrorResponse(request.id, error, ASAP_ERROR_TEXT.invalidNonce) };
-      }
-    }
     return { ok: true, request, envelope };
+  }
+
+  /** Step 16, when nonces are required: the refusal, or `undefined` when the envelope may pass. */
+  #checkNonce(request: JsonRpcRequest, envelope: Envelope): MaybePromise<JsonRpcErrorResponse | undefined> {
+    const { nonces } = this.#options;
+    if (!nonces) return undefined;
+    const nonce = readNonce(envelope);
+    if (nonce.kind === 'absent') return undefined;
+    if (nonce.kind === 'invalid') {
+      return asapErrorResponse(request.id, nonce.error, ASAP_ERROR_TEXT.invalidNonce);
+    }
+    const refuse = (isNew: boolean): JsonRpcErrorResponse | undefined =>
+      isNew
+        ? undefined
+        : asapErrorResponse(
+            request.id,
+            duplicateNonceError(nonce.nonce, envelope.id),
+            ASAP_ERROR_TEXT.invalidNonce,
+          );
+    const marked = nonces.checkAndMark(nonce.nonce, NONCE_TTL_SECONDS * 1000);
+    return typeof marked === 'boolean' ? refuse(marked) : Promise.resolve(marked).then(refuse);
   }
 
   /** The context a handler of `envelope` runs with. */
@@ -121,11 +141,25 @@ export class AsapPipeline {
     return response;
   }
 
-  async #dispatch(request: JsonRpcRequest): Promise<JsonRpcResponse> {
+  #dispatch(request: JsonRpcRequest): MaybePromise<JsonRpcResponse> {
     const started = performance.now();
-    const prepared = await this.prepare(request);
-    if (!prepared.ok) return this.#answered(prepared.response, OTHER_PAYLOAD_TYPE, started);
-    const { envelope } = prepared;
+    const checked = this.#checkEnvelope(request);
+    if (!checked.ok) return this.#answered(checked.response, OTHER_PAYLOAD_TYPE, started);
+    const { envelope } = checked;
+    const refused = this.#checkNonce(request, envelope);
+    if (isPromise(refused)) {
+      return Promise.resolve(refused).then((response) =>
+        response
+          ? this.#answered(response, OTHER_PAYLOAD_TYPE, started)
+          : this.#run(request, envelope, started),
+      );
+    }
+    if (refused) return this.#answered(refused, OTHER_PAYLOAD_TYPE, started);
+    return this.#run(request, envelope, started);
+  }
+
+  /** Steps 17–20: dispatch to the payload type's handler, and its answer or failure. */
+  #run(request: JsonRpcRequest, envelope: Envelope, started: number): MaybePromise<JsonRpcResponse> {
     const handler = this.#options.registry.handler(envelope.payload_type);
     if (!handler) {
       return this.#answered(
@@ -134,15 +168,23 @@ export class AsapPipeline {
         started,
       );
     }
-    let response: JsonRpcResponse;
     const handlerStarted = performance.now();
+    const done = (response: JsonRpcResponse): JsonRpcResponse => {
+      this.#options.metrics?.handler(envelope.payload_type, 'result' in response, seconds(handlerStarted));
+      return this.#answered(response, envelope.payload_type, started);
+    };
+    const failed = (error: unknown): JsonRpcResponse => done(this.errorResponse(request, envelope, error));
+    let reply: MaybePromise<Envelope>;
     try {
-      response = jsonRpcResult(request.id, await handler(envelope, this.context(envelope)));
+      reply = handler(envelope, this.context(envelope));
     } catch (error) {
-      response = this.errorResponse(request, envelope, error);
+      return failed(error);
     }
-    this.#options.metrics?.handler(envelope.payload_type, 'result' in response, seconds(handlerStarted));
-    return this.#answered(response, envelope.payload_type, started);
+    if (isPromise(reply)) {
+      // Through Promise.resolve: a handler may answer with any thenable; callers get a Promise.
+      return Promise.resolve(reply).then((answer) => done(jsonRpcResult(request.id, answer)), failed);
+    }
+    return done(jsonRpcResult(request.id, reply));
   }
 
   #answered(response: JsonRpcResponse, payloadType: string, started: number): JsonRpcResponse {
@@ -186,6 +228,12 @@ class HandlerContext implements AsapHandlerContext {
       payload,
     });
   }
+}
+
+type MaybePromise<T> = T | Promise<T>;
+
+function isPromise<T>(value: MaybePromise<T>): value is Promise<T> {
+  return typeof (value as { then?: unknown } | null)?.then === 'function';
 }
 
 /** The `payload_type` label of requests without a handled envelope (asap-wire §5.7). */
