@@ -8,7 +8,7 @@
  *    the equivalent A2A echo: `SendMessage`, the 1.0 name of 0.3's `message/send`, whose agent
  *    replies with a message carrying the request's parts.
  * A fourth row, outside the bars, adds the opt-in nonce check (`requireNonce`) to Baton.
- * Each server runs in its own child process; autocannon drives it from this one with 50
+ * Each server runs in its own child process; wrk (or autocannon without it) drives it with 50
  * connections (see `load` for the bodies). The systems take turns within each run, in slices
  * (2 s each by default); ratios are medians of the run-by-run ratios. Writes its section of
  * BENCHMARKS.md and ends with one JSON line.
@@ -16,7 +16,6 @@
 import { randomUUID } from 'node:crypto';
 import { fork, type ChildProcess } from 'node:child_process';
 import type { AddressInfo } from 'node:net';
-import autocannon from 'autocannon';
 import { pino } from 'pino';
 import {
   describeMachine,
@@ -30,6 +29,7 @@ import {
   writeSection,
   type Column,
 } from './lib/index.ts';
+import { load as loadServer, loadGenerator, UNIQUE_MARK, wrkVersion } from './lib/load.ts';
 
 const CONNECTIONS = envInt('BENCH_ASAP_CONNECTIONS', 50);
 const SECONDS = envInt('BENCH_ASAP_SECONDS', 8);
@@ -58,8 +58,8 @@ interface System {
   title: string;
   path: string;
   headers: Record<string, string>;
-  /** A fresh request body. */
-  body(): string;
+  /** A fresh request body; `id` makes every id in it that text. */
+  body(id?: string): string;
   /** Whether an answer body is the echo (not a JSON-RPC error in an HTTP 200). */
   isEcho(answer: unknown): boolean;
   /** Every request needs a body of its own (a nonce may not repeat). */
@@ -88,8 +88,7 @@ function timestamp(): string {
   return stamp.text;
 }
 
-function asapBody(): string {
-  const id = uniqueId();
+function asapBody(id: string = uniqueId()): string {
   return (
     `{"jsonrpc":"2.0","method":"asap.send","params":{"envelope":{"id":"env-${id}","asap_version":"0.1",` +
     `"timestamp":"${timestamp()}","sender":"${CLIENT}","recipient":"${AGENT}","payload_type":"task.request",` +
@@ -98,8 +97,7 @@ function asapBody(): string {
   );
 }
 
-function a2aBody(): string {
-  const id = uniqueId();
+function a2aBody(id: string = uniqueId()): string {
   return (
     `{"jsonrpc":"2.0","id":"req-${id}","method":"SendMessage","params":{"message":` +
     `{"messageId":"msg-${id}","role":"ROLE_USER","parts":[{"data":${INPUT_JSON}}]}}}`
@@ -306,37 +304,32 @@ async function checkEcho(system: System, origin: string, body: string = system.b
 }
 
 /**
- * `seconds` of load. A system that needs every body unique (nonces) gets a fresh body per request,
- * built in autocannon's `setupRequest`; the others get one fresh body per load, which autocannon
- * sends prebuilt: on two cores the load generator shares the machine with the server, and
- * building every request would make it, not the server, the bottleneck. The same body is sent
- * once more afterwards and must still be echoed: a server refusing repeats would show there.
+ * `seconds` of load. A system that needs every body unique (nonces) gets a fresh body per request;
+ * the others get one fresh body per load, sent as is: on two cores the load generator shares the
+ * machine with the server, and building every request would make it, not the server, the
+ * bottleneck. The same body is sent once more afterwards and must still be echoed: a server
+ * refusing repeats would show there.
  */
 async function load(system: System, server: Server, seconds: number): Promise<Measured> {
-  const body = system.body();
-  const request = system.uniqueBodies
-    ? { setupRequest: (built: object) => ({ ...built, body: system.body() }) }
-    : { body };
+  const body = system.body(system.uniqueBodies ? UNIQUE_MARK : undefined);
   const cpuBefore = await serverCpu(server.child);
-  const result = await autocannon({
+  const result = await loadServer({
     url: `${server.origin}${system.path}`,
+    headers: system.headers,
+    body,
+    unique: system.uniqueBodies === true,
     connections: CONNECTIONS,
-    duration: seconds,
-    requests: [{ method: 'POST', headers: system.headers, ...request }],
+    seconds,
   });
   const cpuUs = (await serverCpu(server.child)) - cpuBefore;
-  if (result.non2xx > 0 || result.errors > 0 || result.timeouts > 0) {
-    throw new Error(
-      `${system.name}: ${result.non2xx} non-2xx, ${result.errors} errors, ${result.timeouts} timeouts`,
-    );
-  }
+  if (result.failures > 0) throw new Error(`${system.name}: ${result.failures} failed requests`);
   await checkEcho(system, server.origin, system.uniqueBodies ? undefined : body);
   return {
-    rps: result.requests.average,
-    p50: result.latency.p50,
-    p99: result.latency.p99,
-    cpuUs: cpuUs / result.requests.total,
-    requests: result.requests.total,
+    rps: result.rps,
+    p50: result.p50Ms,
+    p99: result.p99Ms,
+    cpuUs: cpuUs / result.requests,
+    requests: result.requests,
   };
 }
 
@@ -396,8 +389,9 @@ async function main(): Promise<void> {
   const runs = envInt('BENCH_RUNS', 5);
   const log = (line: string): void => void process.stdout.write(`${line}\n`);
   const machine = await describeMachine({ packages: ['fastify', '@a2a-js/sdk', 'express', 'autocannon'] });
+  if (wrkVersion !== null) machine.packages.wrk = wrkVersion;
   log(
-    `bench:asap · echo task.request, ${CONNECTIONS} connections, ${SECONDS} s per system per run, ${runs} runs · load ${machine.loadavg.map((x) => x.toFixed(2)).join(' ')}`,
+    `bench:asap · ${loadGenerator} · echo task.request, ${CONNECTIONS} connections, ${SECONDS} s per system per run, ${runs} runs · load ${machine.loadavg.map((x) => x.toFixed(2)).join(' ')}`,
   );
   const servers = new Map<SystemName, Server>();
   const results = new Map<SystemName, Measured[]>(SYSTEMS.map((s) => [s.name, []]));
@@ -421,7 +415,7 @@ async function main(): Promise<void> {
       const line = SYSTEMS.map((system) => {
         const measured = combine(slices.get(system.name)!);
         results.get(system.name)!.push(measured);
-        return `${system.name} ${formatNumber(Math.round(measured.rps))} req/s p99 ${measured.p99} ms ${Math.round(measured.cpuUs)} µs CPU/req`;
+        return `${system.name} ${formatNumber(Math.round(measured.rps))} req/s p99 ${formatNumber(measured.p99, 1)} ms ${Math.round(measured.cpuUs)} µs CPU/req`;
       });
       log(`  run ${run}: ${line.join(' · ')}`);
     }
@@ -472,7 +466,7 @@ async function main(): Promise<void> {
         warmup_seconds: WARMUP_SECONDS,
         runs,
         request_bytes: Buffer.byteLength(asapBody()),
-        load_generator: 'autocannon (this process); each server in its own process',
+        load_generator: `${loadGenerator === 'wrk' ? 'wrk (one thread)' : 'autocannon (in the benchmark process)'}; each server in its own process`,
       },
       table: markdownTable(COLUMNS, rows),
       notes: [
@@ -480,7 +474,8 @@ async function main(): Promise<void> {
         'Baton + requireNonce: the same with the opt-in nonce check (in-memory store, 600 s TTL): every nonce is kept for ten minutes, so the store grows by one entry per request; the row shows what that costs. It is outside the bars.',
         "Bare fastify: `app.post('/asap')` with fastify's JSON parser, answering the same JSON-RPC result with a reply envelope of the same fields; no validation, no window, no nonce, no metrics.",
         "A2A: `@a2a-js/sdk` 1.x, `DefaultRequestHandler` + `InMemoryTaskStore` + `jsonRpcHandler` on express 5, an `AgentExecutor` that publishes a reply message with the request's parts; requests are A2A 1.0 `SendMessage` (0.3's `message/send`) with the same order as a data part.",
-        "Each load sends one fresh body (new ids, current timestamp) over and over, prebuilt by autocannon, for Baton, fastify and A2A alike, and checks afterwards that the same body is still echoed; the requireNonce row needs a fresh body per request (built in autocannon's `setupRequest`), so its load generator does more work per request, on the same two cores. Each system gets a 2 s warm-up and a checked echo before the runs.",
+        'Each load sends one fresh body (new ids, current timestamp) over and over, for Baton, fastify and A2A alike, and checks afterwards that the same body is still echoed; the requireNonce row needs a fresh body per request (its ids and nonce numbered by the load generator). Each system gets a 2 s warm-up and a checked echo before the runs.',
+        "Load generator: `wrk` when it is installed (`apt install wrk`), else autocannon. On this 2-core machine the generator shares the CPUs with the server: autocannon (JavaScript) tops out near 17,000 requests/s, which flattens the fast servers' figures (bare fastify most), while wrk leaves the server the bottleneck. The server CPU column (user + system time of the server process per request) is the steadiest comparison.",
         `Baton ÷ bare fastify run by run: ${batonRuns.map((r, i) => formatRatio(r.rps / results.get('fastify')![i]!.rps)).join(' / ')}; Baton ÷ A2A: ${batonRuns.map((r, i) => formatRatio(r.rps / results.get('a2a')![i]!.rps)).join(' / ')}.`,
       ],
     }),
@@ -489,16 +484,20 @@ async function main(): Promise<void> {
   log(
     JSON.stringify({
       baton_req_per_s: Math.round(figure('baton').rps),
-      baton_p99_ms: figure('baton').p99,
+      baton_p99_ms: round2(figure('baton').p99),
       baton_nonce_req_per_s: Math.round(figure('baton-nonce').rps),
       fastify_req_per_s: Math.round(figure('fastify').rps),
-      fastify_p99_ms: figure('fastify').p99,
+      fastify_p99_ms: round2(figure('fastify').p99),
       a2a_req_per_s: Math.round(figure('a2a').rps),
-      a2a_p99_ms: figure('a2a').p99,
+      a2a_p99_ms: round2(figure('a2a').p99),
       ratio_vs_fastify: Number(vsFastify.toFixed(3)),
       ratio_vs_a2a: Number(vsA2a.toFixed(3)),
     }),
   );
+}
+
+function round2(x: number): number {
+  return Math.round(x * 100) / 100;
 }
 
 const serverFlag = process.argv.indexOf('--server');
