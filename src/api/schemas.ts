@@ -103,6 +103,51 @@ export const TaskSummarySchema = Type.Object(taskFields, {
   description: 'A task as listed: without steps, result or history',
 });
 
+export const ImpactWeightsSchema = Type.Object(
+  {
+    downstream: Type.Number({ minimum: 0 }),
+    duration: Type.Number({ minimum: 0 }),
+    failure: Type.Number({ minimum: 0 }),
+  },
+  { $id: 'ImpactWeights', description: 'The impact weights used, normalised to sum to 1' },
+);
+
+export const DependencyAnalysisSchema = Type.Object(
+  {
+    levels: Type.Array(Type.Array(Type.String()), {
+      description: 'Topological levels: level 0 has no dependencies; names sorted within a level',
+    }),
+    critical_path: Type.Object({
+      steps: Type.Array(Type.String()),
+      duration_ms: Type.Number({ minimum: 0 }),
+      estimated: Type.Boolean({ description: 'A step on the path has no actual duration' }),
+    }),
+    bottlenecks: Type.Array(
+      Type.Object({
+        step: Type.String(),
+        downstream: Type.Integer({ minimum: 0, description: 'Steps depending on it, directly or not' }),
+        impact: Type.Number({ minimum: 0, maximum: 1 }),
+      }),
+      { description: 'Steps others depend on, by impact (highest first), then name; at most 5' },
+    ),
+    impact: Type.Record(Type.String(), Type.Number({ minimum: 0, maximum: 1 }), {
+      description:
+        "Each step's impact: the weighted mean of its downstream share, its share of the critical " +
+        'path duration, and a failure signal (1 if it failed or was retried)',
+    }),
+    durations: Type.Record(
+      Type.String(),
+      Type.Object({
+        duration_ms: Type.Number({ minimum: 0 }),
+        source: OneOf(['actual', 'estimate', 'unknown']),
+      }),
+      { description: 'The duration used per step: actual, else the median of past runs, else 0' },
+    ),
+    weights: Type.Ref('ImpactWeights'),
+  },
+  { $id: 'DependencyAnalysis', description: 'Dependency graph analysis of a task (SPEC §2.9)' },
+);
+
 export const TaskSchema = Type.Object(
   {
     ...taskFields,
@@ -113,6 +158,7 @@ export const TaskSchema = Type.Object(
     ),
     steps: Type.Array(Type.Ref('Step')),
     history: Type.Optional(Type.Array(Type.Ref('HistoryEntry'))),
+    dependencies: Type.Optional(Type.Ref('DependencyAnalysis')),
   },
   { $id: 'Task' },
 );
@@ -217,6 +263,8 @@ export const SHARED_SCHEMAS: readonly TSchema[] = [
   StepSchema,
   HistoryEntrySchema,
   TaskSummarySchema,
+  ImpactWeightsSchema,
+  DependencyAnalysisSchema,
   TaskSchema,
   DeadLetterSchema,
   HandlerListingSchema,
@@ -320,6 +368,26 @@ export const ListTasksQuery = Type.Object(
 );
 
 export const TaskParams = Type.Object({ id: Id });
+
+const Weight = (component: string) =>
+  Type.Optional(
+    Type.Number({ minimum: 0, description: `Impact weight of ${component} (with \`include_dependencies\`)` }),
+  );
+
+export const GetTaskQuery = Type.Object(
+  {
+    include_dependencies: Type.Optional(
+      Type.Boolean({
+        default: false,
+        description: 'Add `dependencies`: levels, critical path, bottlenecks and impact scores',
+      }),
+    ),
+    weight_downstream: Weight('the downstream share (default 0.5)'),
+    weight_duration: Weight('the share of the critical path duration (default 0.3)'),
+    weight_failure: Weight('the failure signal (default 0.2)'),
+  },
+  { additionalProperties: false },
+);
 
 export const StepParams = Type.Object({ id: Id, step: Type.String({ minLength: 1, maxLength: 128 }) });
 

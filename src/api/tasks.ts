@@ -1,6 +1,7 @@
 /**
  * `/api/v1/tasks`: start (idempotent with a key, optionally waiting for the end), list with
- * filters and cursor pagination, get with steps and history, cancel, replay, and resolve a step.
+ * filters and cursor pagination, get with steps and history (and optionally the dependency
+ * analysis), cancel, replay, and resolve a step.
  */
 import type { FastifyPluginCallbackTypebox } from '@fastify/type-provider-typebox';
 import type { Engine, TaskView } from '../engine/index.ts';
@@ -8,6 +9,7 @@ import { isFinished, waitForFinish } from '../server/handlers/tasks.ts';
 import type { ResourceOptions } from './index.ts';
 import {
   errorResponses,
+  GetTaskQuery,
   ListTasksQuery,
   ResolveBody,
   StartTaskBody,
@@ -84,11 +86,26 @@ export const taskRoutes: FastifyPluginCallbackTypebox<ResourceOptions> = (app, {
         tags: ['tasks'],
         operationId: 'getTask',
         summary: 'Get a task with its steps, result and history',
+        description:
+          'With `include_dependencies=true`, `task.dependencies` holds the dependency analysis ' +
+          '(SPEC §2.9); `weight_*` change the impact weights (non-negative, not all zero).',
         params: TaskParams,
+        querystring: GetTaskQuery,
         response: { 200: TaskResponse, ...errorResponses(400, 404) },
       },
     },
-    async (request) => ({ task: await engine.getTask(request.params.id) }),
+    async (request) => {
+      const { id } = request.params;
+      const { include_dependencies: include, ...query } = request.query;
+      if (include !== true) return { task: await engine.getTask(id) };
+      const weights = {
+        ...(query.weight_downstream !== undefined ? { downstream: query.weight_downstream } : {}),
+        ...(query.weight_duration !== undefined ? { duration: query.weight_duration } : {}),
+        ...(query.weight_failure !== undefined ? { failure: query.weight_failure } : {}),
+      };
+      const { task, dependencies } = await engine.analyzeTask(id, { weights });
+      return { task: { ...task, dependencies } };
+    },
   );
 
   app.post(

@@ -15,6 +15,14 @@ import {
 } from './circuit.ts';
 import { asapHandler } from './builtins/asap.ts';
 import { httpHandler } from './builtins/http.ts';
+import {
+  analyzeDependencies,
+  dependencyStepsOf,
+  estimateDurations,
+  stepDuration,
+  type DependencyAnalysis,
+  type DependencyOptions,
+} from './dependencies.ts';
 import { EventBus, type EventListener } from './events.ts';
 import type { BuiltinHandler, StepHandler } from './handler.ts';
 import { builtinKey, HandlerRegistry, TemplateRegistry, type HandlerEntry } from './registry.ts';
@@ -78,6 +86,16 @@ export interface ListTasksInput {
   template?: string;
   limit?: number;
   cursor?: string;
+}
+
+/** See `Engine.workerState()`. */
+export interface WorkerState {
+  /** Whether this process claims steps (`startWorkers()` called, not stopped since). */
+  running: boolean;
+  /** The most steps run at once. */
+  concurrency: number;
+  /** Steps running now. */
+  active: number;
 }
 
 const MAX_PAGE = 500;
@@ -214,6 +232,30 @@ export class Engine {
     return toTaskView(state, await this.#taskEvents(id));
   }
 
+  /**
+   * A task with its dependency analysis (SPEC §2.9). Steps without an actual duration are estimated
+   * by the median of the same step in the last `sample` (default 20) other tasks of the template.
+   */
+  async analyzeTask(
+    id: string,
+    options: DependencyOptions & { sample?: number } = {},
+  ): Promise<{ task: TaskView; dependencies: DependencyAnalysis }> {
+    const task = await this.getTask(id);
+    const missing = task.steps.filter((step) => stepDuration(step) === null).map((step) => step.name);
+    let estimates = new Map<string, number>();
+    const sample = options.sample ?? 20;
+    if (!Number.isInteger(sample) || sample < 0 || sample > 100) {
+      throw new ValidationError(`sample must be an integer from 0 to 100; got ${sample}`);
+    }
+    if (missing.length > 0 && sample > 0) {
+      const { tasks } = await this.listTasks({ template: task.template, limit: sample + 1 });
+      const past = tasks.filter((other) => other.id !== id).slice(0, sample);
+      const views = await Promise.all(past.map((other) => this.getTask(other.id, { history: false })));
+      estimates = estimateDurations(views, missing);
+    }
+    return { task, dependencies: analyzeDependencies(dependencyStepsOf(task, estimates), options) };
+  }
+
   async listTasks(query: ListTasksInput = {}): Promise<{ tasks: TaskSummary[]; next_cursor: string | null }> {
     const { status, namespace, template, cursor } = query;
     if (status !== undefined && !TASK_STATUSES.includes(status)) {
@@ -338,6 +380,13 @@ export class Engine {
     return this.#circuits.state(handlerKey);
   }
 
+  /** Handlers whose circuit is not closed, with its state (`open` or `half_open`), for health reports. */
+  openCircuits(): Map<string, CircuitState> {
+    const circuits = new Map<string, CircuitState>();
+    for (const handler of this.#circuits.blocked()) circuits.set(handler, this.#circuits.state(handler));
+    return circuits;
+  }
+
   // ── workers and lifecycle ──────────────────────────────────────────────────
 
   /** Starts claiming and running steps in this process. */
@@ -356,6 +405,15 @@ export class Engine {
 
   get workersRunning(): boolean {
     return this.#workers.isRunning;
+  }
+
+  /** This process's workers, read-only, for health reports. */
+  workerState(): WorkerState {
+    return {
+      running: this.#workers.isRunning,
+      concurrency: this.#workers.options.concurrency,
+      active: this.#workers.activeCount,
+    };
   }
 
   /** The client of `http` steps and `ctx.http` (see `EngineOptions.http`). */
