@@ -17,7 +17,15 @@ export {
   type ServerOptions,
 } from './server.ts';
 export { asapPlugin, type AsapPluginOptions } from './asap-plugin.ts';
-export { healthPlugin, type AgentHealth, type HealthPluginOptions } from './health.ts';
+export {
+  healthPlugin,
+  type AgentHealth,
+  type CheckResult,
+  type HealthCheck,
+  type HealthPluginOptions,
+  type ReadyHealth,
+  type StatusHealth,
+} from './health.ts';
 export {
   PayloadHandlerRegistry,
   type AsapHandler,

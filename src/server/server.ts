@@ -159,7 +159,7 @@ export function createServer(options: ServerOptions): FastifyInstance {
   // sends the default. (A hook on the root would cost the ASAP hot path a hook run per request.)
   void app.register(async (operator) => {
     operator.addHook('onRequest', defaultVersionHeader);
-    await operator.register(healthPlugin, { manifest: currentManifest, now });
+    await operator.register(healthPlugin, { manifest: currentManifest, now, engine: options.engine });
     await operator.register(metricsPlugin, { registry: metricsRegistry });
     if (options.rest !== false) {
       await operator.register(restPlugin, {
