@@ -25,7 +25,10 @@ describe('dispatch paths', () => {
   test('handlers answering at once, later, or through a bare thenable are all answered', async () => {
     const { app } = fixture;
     app.asap.register('t.sync', (_envelope, ctx) => ctx.reply('t.ok', { how: 'sync' }));
-    app.asap.register('t.async', async (_envelope, ctx) => ctx.reply('t.ok', { how: 'async' }));
+    app.asap.register('t.async', async (_envelope, ctx) => {
+      await new Promise((resolve) => setImmediate(resolve));
+      return ctx.reply('t.ok', { how: 'async' });
+    });
     app.asap.register('t.thenable', (_envelope, ctx) => {
       const reply = ctx.reply('t.ok', { how: 'thenable' });
       return { then: (resolve: (value: typeof reply) => void) => resolve(reply) } as unknown as Promise<
