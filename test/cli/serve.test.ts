@@ -1,6 +1,8 @@
 // `baton serve` end to end in a child process: the example templates over HTTP, then SIGTERM.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { formatTimestamp, type Manifest } from '../../src/protocol/index.ts';
@@ -68,4 +70,25 @@ test('baton serve answers health, the manifest and a task.request, then stops on
   assert.equal(await exited, 0, stderr);
   assert.match(stderr, /baton\.server\.listening/);
   assert.match(stderr, /baton\.server\.stopping/);
+});
+
+test('baton serve refuses to start, in one line, when its port is taken', async (t) => {
+  const taken = createServer();
+  await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+  t.after(() => new Promise<void>((resolve) => taken.close(() => resolve())));
+  const port = String((taken.address() as AddressInfo).port);
+  const store = `sqlite:${join(tempDir(t), 'taken.db')}`;
+  const child = spawn(process.execPath, [MAIN, 'serve', '--store', store, '--port', port], {
+    env: { PATH: process.env.PATH ?? '' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  assert.notEqual(code, 0);
+  const lines = stderr.split('\n').filter((line) => line.startsWith('baton:'));
+  assert.deepEqual(lines, [
+    `baton: cannot listen on 127.0.0.1:${port}: the port is taken by another process (choose another with --port or BATON_PORT)`,
+  ]);
+  assert.doesNotMatch(stderr, /\n\s+at /, 'no stack trace');
 });

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import type { FastifyInstance } from 'fastify';
 import { redactUrl, type BatonConfig } from '../../config/index.ts';
+import { BatonError } from '../../util/errors.ts';
 import { createEngine } from '../../engine/index.ts';
 import { createServer } from '../../server/index.ts';
 import type { RegisterCommand } from '../context.ts';
@@ -40,7 +41,7 @@ export const registerServeCommand: RegisterCommand = (program, context) => {
         await loadDefinitions(engine, sources, context.io.cwd);
         if (config.workerConcurrency > 0) engine.startWorkers();
         app = createServer({ engine, config, logger: log });
-        const url = await app.listen({ host: config.host, port: config.port });
+        const url = await listen(app, config);
         log.info(
           {
             url,
@@ -73,6 +74,29 @@ function definitionSources(config: BatonConfig): DefinitionSources & { label: st
     return { handlers, templatesDir, label: [handlers, templatesDir].filter(Boolean).join(', ') };
   }
   return { handlers: EXAMPLE_HANDLERS, templatesDir: EXAMPLE_TEMPLATES, label: 'examples' };
+}
+
+/** Listens, or fails with what to change when the address is taken or not this machine's. */
+async function listen(app: FastifyInstance, config: BatonConfig): Promise<string> {
+  try {
+    return await app.listen({ host: config.host, port: config.port });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const where = `${config.host}:${config.port}`;
+    if (code === 'EADDRINUSE') {
+      throw new BatonError(
+        'config_invalid',
+        `cannot listen on ${where}: the port is taken by another process (choose another with --port or BATON_PORT)`,
+      );
+    }
+    if (code === 'EADDRNOTAVAIL' || code === 'EACCES') {
+      throw new BatonError(
+        'config_invalid',
+        `cannot listen on ${where}: ${code === 'EACCES' ? 'permission denied' : 'no such address on this machine'} (check --host/--port or BATON_HOST/BATON_PORT)`,
+      );
+    }
+    throw error;
+  }
 }
 
 function isLoopback(host: string): boolean {
