@@ -107,14 +107,20 @@ export function taskResponseOf(task: TaskView): TaskResponse {
   let result: JsonObject | null = null;
   if (task.status === 'completed') result = task.result ?? {};
   else if (task.status === 'failed') result = { error: task.error ? { ...task.error } : null };
-  const started = Date.parse(task.started_at ?? task.created_at);
-  const finished = task.finished_at === null ? Number.NaN : Date.parse(task.finished_at);
+  const duration = durationMs(task);
   return taskResponsePayload({
     task_id: task.id,
     status: asapStatus(task.status),
     result,
-    metrics: Number.isFinite(finished - started) ? { duration_ms: Math.max(0, finished - started) } : null,
+    metrics: duration === null ? null : { duration_ms: duration },
   });
+}
+
+/** From the task's start (or creation) to its end, in ms; `null` while it has not ended. */
+function durationMs(task: TaskView): number | null {
+  if (task.finished_at === null) return null;
+  const ms = Date.parse(task.finished_at) - Date.parse(task.started_at ?? task.created_at);
+  return Number.isFinite(ms) ? Math.max(0, ms) : null;
 }
 
 /**
@@ -128,15 +134,13 @@ export async function recordUsage(
   parties: { agentId: string; consumerId: string; logger: Logger },
 ): Promise<void> {
   if (!isFinished(task)) return;
-  const duration =
-    Date.parse(task.finished_at ?? task.created_at) - Date.parse(task.started_at ?? task.created_at);
   try {
     await engine.store.state.metering.record({
       task_id: task.id,
       agent_id: parties.agentId,
       consumer_id: parties.consumerId,
       metrics: {
-        duration_ms: Math.max(0, Number.isFinite(duration) ? duration : 0),
+        duration_ms: durationMs(task) ?? 0,
         api_calls: task.steps.reduce((sum, step) => sum + step.attempts, 0),
       },
       timestamp: new Date(task.finished_at ?? Date.now()),
