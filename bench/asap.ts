@@ -14,7 +14,6 @@
  * BENCHMARKS.md and ends with one JSON line.
  */
 import { randomUUID } from 'node:crypto';
-import { fork, type ChildProcess } from 'node:child_process';
 import type { AddressInfo } from 'node:net';
 import { pino } from 'pino';
 import {
@@ -29,6 +28,7 @@ import {
   writeSection,
   type Column,
 } from './lib/index.ts';
+import { forkServer, reportPort, serverCpu, type ChildServer } from './lib/child-server.ts';
 import { load as loadServer, loadGenerator, UNIQUE_MARK, wrkVersion } from './lib/load.ts';
 
 const CONNECTIONS = envInt('BENCH_ASAP_CONNECTIONS', 50);
@@ -249,33 +249,7 @@ const SERVERS: Record<SystemName, () => Promise<number>> = {
 };
 
 async function serve(name: SystemName): Promise<void> {
-  const port = await SERVERS[name]();
-  process.send?.(port);
-  // Asked before and after each load: the CPU time the server spent, user + system, in µs.
-  process.on('message', () => {
-    const { user, system } = process.cpuUsage();
-    process.send?.(user + system);
-  });
-  process.on('disconnect', () => process.exit(0));
-}
-
-/** The server's CPU time so far, in µs. */
-function serverCpu(child: ChildProcess): Promise<number> {
-  return new Promise((resolve) => {
-    child.once('message', (micros) => resolve(micros as number));
-    child.send('cpu');
-  });
-}
-
-async function startServer(name: SystemName): Promise<Server> {
-  const child = fork(import.meta.filename, ['--server', name], {
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
-  const port = await new Promise<number>((resolve, reject) => {
-    child.once('message', (message) => resolve(message as number));
-    child.once('exit', (code) => reject(new Error(`${name} server exited with ${code}`)));
-  });
-  return { origin: `http://127.0.0.1:${port}`, child };
+  reportPort(await SERVERS[name]());
 }
 
 // ── the load ─────────────────────────────────────────────────────────────────
@@ -289,10 +263,7 @@ interface Measured {
   requests: number;
 }
 
-interface Server {
-  origin: string;
-  child: ChildProcess;
-}
+type Server = ChildServer;
 
 /** One request through `fetch`, checked to be an echo: a benchmark of errors would lie. */
 async function checkEcho(system: System, origin: string, body: string = system.body()): Promise<void> {
@@ -396,7 +367,12 @@ async function main(): Promise<void> {
   const servers = new Map<SystemName, Server>();
   const results = new Map<SystemName, Measured[]>(SYSTEMS.map((s) => [s.name, []]));
   try {
-    for (const system of SYSTEMS) servers.set(system.name, await startServer(system.name));
+    for (const system of SYSTEMS) {
+      servers.set(
+        system.name,
+        await forkServer(import.meta.filename, ['--server', system.name], system.name),
+      );
+    }
     for (const system of SYSTEMS) {
       const server = servers.get(system.name)!;
       await checkEcho(system, server.origin);

@@ -6,7 +6,6 @@
  * client's thread. Within a run the two take turns in slices; the median of the runs is
  * reported. Writes its section of BENCHMARKS.md and ends with one JSON line.
  */
-import { fork, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Registry } from 'prom-client';
@@ -25,6 +24,7 @@ import {
   writeSection,
   type Column,
 } from './lib/index.ts';
+import { forkServer, reportPort } from './lib/child-server.ts';
 
 const REQUESTS = envInt('BENCH_HTTP_REQUESTS', 20_000);
 const IN_FLIGHT = envInt('BENCH_HTTP_IN_FLIGHT', 50);
@@ -41,17 +41,7 @@ function serve(): void {
     res.end(BODY);
   });
   server.keepAliveTimeout = 60_000;
-  server.listen(0, '127.0.0.1', () => process.send?.((server.address() as AddressInfo).port));
-  process.on('disconnect', () => process.exit(0));
-}
-
-async function startServer(): Promise<{ origin: string; child: ChildProcess }> {
-  const child = fork(import.meta.filename, ['--server'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  const port = await new Promise<number>((resolve, reject) => {
-    child.once('message', (message) => resolve(message as number));
-    child.once('exit', (code) => reject(new Error(`benchmark server exited with ${code}`)));
-  });
-  return { origin: `http://127.0.0.1:${port}`, child };
+  server.listen(0, '127.0.0.1', () => reportPort((server.address() as AddressInfo).port));
 }
 
 // ── the two clients ──────────────────────────────────────────────────────────
@@ -166,7 +156,7 @@ async function main(): Promise<void> {
   log(
     `bench:http-client · ${REQUESTS.toLocaleString('en')} GETs, ${IN_FLIGHT} in flight, ${runs} runs each · load ${before.loadavg.map((x) => x.toFixed(2)).join(' ')}`,
   );
-  const { origin, child } = await startServer();
+  const { origin, child } = await forkServer(import.meta.filename, ['--server'], 'benchmark');
   const results = new Map<System, number[]>([
     [undici, []],
     [baton, []],
