@@ -530,6 +530,7 @@ export class Engine {
       },
       status: 'pending',
       attempts: 0,
+      replays: 0,
       runAt: null,
       leaseOwner: null,
       leaseUntil: null,

@@ -15,7 +15,19 @@ export interface StepContext<Input = unknown> {
     readonly name: string;
     readonly version: string;
   };
-  readonly step: { readonly name: string; readonly attempt: number; readonly maxAttempts: number };
+  readonly step: {
+    readonly name: string;
+    /** Attempt number in this run, starting at 1 (a replay starts again from 1). */
+    readonly attempt: number;
+    readonly maxAttempts: number;
+    /**
+     * How many times a task replay has reset this step to run again: 0 on the first run, then 1,
+     * 2, … Retries within a run keep the same value. Derive idempotency keys for side effects
+     * from it, e.g. `${ctx.task.id}/${ctx.step.name}/r${ctx.step.replays}`, so that retries
+     * re-attach to the same remote operation while a replay starts a new one.
+     */
+    readonly replays: number;
+  };
   /** Attempt number, starting at 1. */
   readonly attempt: number;
   /** Aborted on timeout, cancellation, lease loss or shutdown; `signal.reason` says which. */

@@ -382,7 +382,11 @@ export function planCancel(
   return draft.toChange();
 }
 
-/** SPEC §2.7: re-run the failed and skipped steps with fresh attempts, keeping completed results. */
+/**
+ * SPEC §2.7: re-run the failed and skipped steps with fresh attempts, keeping completed results.
+ * Each reset step counts one more replay (`replays`), so its handler can tell the new run from a
+ * retry of the old one (the asap builtin derives a new idempotency key from it).
+ */
 export function planReplay(state: TaskState, context: PlanContext): TaskChange | null {
   const draft = new TaskDraft(state, context);
   if (draft.task.status !== 'failed') {
@@ -397,6 +401,7 @@ export function planReplay(state: TaskState, context: PlanContext): TaskChange |
       {
         status: 'pending',
         attempts: 0,
+        replays: step.replays + 1,
         runAt: null,
         startedAt: null,
         finishedAt: null,

@@ -271,7 +271,12 @@ export class WorkerPool {
       input: task.input,
       results: claim.results,
       task: { id: task.id, namespace: task.namespace, name: task.name, version: task.version },
-      step: { name: step.name, attempt: step.attempts, maxAttempts: step.spec.retry.max_attempts },
+      step: {
+        name: step.name,
+        attempt: step.attempts,
+        maxAttempts: step.spec.retry.max_attempts,
+        replays: step.replays,
+      },
       attempt: step.attempts,
       signal: controller.signal,
       // Built on first use: most handlers never log, and a child logger per step is not free.

@@ -74,7 +74,13 @@ export interface StepRow {
   handler: string;
   spec: StepSpec;
   status: StepStatus;
+  /** Attempts in the current run; a replay starts again from 0. */
   attempts: number;
+  /**
+   * How many times a task replay has reset this step to run again: 0 on its first run. Retries
+   * within a run keep it, so it tells a replayed run from a retried attempt (ctx.step.replays).
+   */
+  replays: number;
   runAt: number | null;
   leaseOwner: string | null;
   leaseUntil: number | null;

@@ -66,7 +66,10 @@ export function stepInsertValues(step: Omit<StepRow, 'id'>): SqlValue[] {
   ];
 }
 
-/** `[id, status, attempts, run_at, lease_owner, lease_until, started_at, finished_at, result, error]` */
+/**
+ * `[id, status, attempts, run_at, lease_owner, lease_until, started_at, finished_at, result, error,
+ * replays]`
+ */
 export function stepUpdateValues(step: StepRow): SqlValue[] {
   return [step.id, ...mutableStepValues(step)];
 }
@@ -82,6 +85,7 @@ function mutableStepValues(step: Omit<StepRow, 'id'>): SqlValue[] {
     step.finishedAt,
     json(step.result),
     json(step.error),
+    step.replays,
   ];
 }
 
@@ -162,6 +166,7 @@ export function rowReaders(
       finishedAt: numberOrNull(row.finished_at),
       result: decode(row.result) ?? null,
       error: error(row.error),
+      replays: Number(row.replays),
     }),
     event: (row) => ({
       seq: Number(row.seq),

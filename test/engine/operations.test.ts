@@ -7,6 +7,7 @@ test('a failed task lands in the dead-letter queue; replay keeps completed resul
   const engine = await testEngine();
   let fixed = false;
   const calls = { fetch: 0, charge: 0, notify: 0 };
+  const chargeRuns: [attempt: number, replays: number][] = [];
   handlers(engine, {
     fetch: () => {
       calls.fetch += 1;
@@ -14,6 +15,7 @@ test('a failed task lands in the dead-letter queue; replay keeps completed resul
     },
     charge: (ctx) => {
       calls.charge += 1;
+      chargeRuns.push([ctx.step.attempt, ctx.step.replays]);
       if (!fixed) throw new Error('card processor unavailable');
       return { charged: (ctx.results.fetch as { amount: number }).amount };
     },
@@ -43,6 +45,15 @@ test('a failed task lands in the dead-letter queue; replay keeps completed resul
   const done = await engine.waitForTask(task.id, { timeoutMs: 5000 });
   assert.equal(done.status, 'completed');
   assert.deepEqual(calls, { fetch: 1, charge: 3, notify: 1 });
+  assert.deepEqual(
+    chargeRuns,
+    [
+      [1, 0],
+      [2, 0],
+      [1, 1],
+    ],
+    'retries keep ctx.step.replays, a replay counts one more',
+  );
   assert.deepEqual(done.steps.find((s) => s.name === 'charge')!.result, { charged: 42 });
   assert.equal(done.steps.find((s) => s.name === 'charge')!.attempts, 1, 'replay starts attempts afresh');
   assert.ok(

@@ -143,13 +143,15 @@ test('cancel refuses finished tasks and cancels every active step', () => {
 test('replay resets failed and skipped steps and makes the roots of the rest ready', () => {
   const s = state([{ name: 'a' }, { name: 'b', depends_on: ['a'] }, { name: 'c', depends_on: ['b'] }], {
     a: { status: 'completed', attempts: 1, result: 1 },
-    b: { status: 'failed', attempts: 3 },
-    c: { status: 'skipped' },
+    b: { status: 'failed', attempts: 3, replays: 1 },
+    c: { status: 'skipped', replays: 1 },
   });
   s.task.status = 'failed';
   const change = planReplay(s, context)!;
-  const byName = Object.fromEntries(change.steps!.map((step) => [step.name, [step.status, step.attempts]]));
-  assert.deepEqual(byName, { b: ['ready', 0], c: ['pending', 0] });
+  const byName = Object.fromEntries(
+    change.steps!.map((step) => [step.name, [step.status, step.attempts, step.replays]]),
+  );
+  assert.deepEqual(byName, { b: ['ready', 0, 2], c: ['pending', 0, 2] });
   assert.equal(change.task!.status, 'running');
   assert.equal(change.closeDeadLetters, true);
 });

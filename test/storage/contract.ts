@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, test } from 'node:test';
-import { planNewTask, planOutcomes } from '../../src/engine/transitions.ts';
+import { planNewTask, planOutcomes, planReplay } from '../../src/engine/transitions.ts';
 import type { StepRow, TaskRow } from '../../src/storage/records.ts';
 import type { Store, TaskDraft } from '../../src/storage/store.ts';
 import { ConflictError } from '../../src/util/errors.ts';
@@ -64,6 +64,7 @@ export function sketchTask(
     },
     status: 'pending',
     attempts: 0,
+    replays: 0,
     runAt: null,
     leaseOwner: null,
     leaseUntil: null,
@@ -433,6 +434,64 @@ export function storeContract(name: string, factory: StoreFactory): void {
       const withClosed = await store.listDeadLetters({ limit: 100, includeClosed: true });
       assert.ok(withClosed.items.some((d) => d.id === all[0]!.id));
       assert.equal(await store.getDeadLetter('missing'), undefined);
+    });
+
+    test('a replay counts one more replay on the steps it resets and none on completed ones', async () => {
+      const { state } = await createOne(
+        store,
+        sketchTask([{ name: 'a' }, { name: 'b', depends_on: ['a'] }, { name: 'c', depends_on: ['b'] }]),
+      );
+      assert.deepEqual(
+        state.steps.map((step) => step.replays),
+        [0, 0, 0],
+      );
+      const claimOne = async (now: number) => {
+        const { claimed } = await store.claimSteps({
+          workerId: 'w1',
+          limit: 10,
+          handlers: [HANDLER],
+          now,
+          leaseMs: 1000,
+        });
+        assert.equal(claimed.length, 1);
+        return claimed[0]!.step;
+      };
+      const a = await claimOne(T0 + 1);
+      await store.updateTasks([state.task.id], (s) =>
+        planOutcomes(s, [{ kind: 'completed', stepId: a.id, attempt: 1, result: 'a' }], context(T0 + 2)),
+      );
+      for (let replays = 1; replays <= 2; replays++) {
+        const now = T0 + replays * 100;
+        const b = await claimOne(now);
+        assert.deepEqual([b.name, b.attempts, b.replays], ['b', 1, replays - 1], 'a claim returns the count');
+        await store.updateTasks([state.task.id], (s) =>
+          planOutcomes(
+            s,
+            [
+              {
+                kind: 'failed',
+                stepId: b.id,
+                attempt: 1,
+                retryable: false,
+                reason: 'error',
+                error: { name: 'Error', message: 'bad' },
+              },
+            ],
+            context(now + 1),
+          ),
+        );
+        assert.equal((await store.getTask(state.task.id))!.task.status, 'failed');
+        await store.updateTasks([state.task.id], (s) => planReplay(s, context(now + 2)));
+        const replayed = await store.getTask(state.task.id);
+        assert.deepEqual(
+          replayed!.steps.map((step) => [step.name, step.status, step.attempts, step.replays]),
+          [
+            ['a', 'completed', 1, 0],
+            ['b', 'ready', 0, replays],
+            ['c', 'pending', 0, replays],
+          ],
+        );
+      }
     });
 
     test('listTasks filters and pages newest first', async () => {

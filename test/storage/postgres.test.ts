@@ -131,6 +131,29 @@ describePostgres('PostgresStore', (pg) => {
     );
   });
 
+  test('migration 0003 gives the steps of an existing database a replay count of 0', async () => {
+    const db = await pg.createDatabase();
+    const older = open(db.url);
+    await older.migrate();
+    const { state } = await createOne(older, sketchTask([{ name: 'a' }, { name: 'b', depends_on: ['a'] }]));
+    await older.close();
+    // Back to the schema before 0003, with the steps already there.
+    await withPgClient(db.url, (client) =>
+      client.query(`ALTER TABLE baton.steps DROP COLUMN replays;
+        DELETE FROM baton.baton_migrations WHERE id = '0003_step_replays'`),
+    );
+    const upgraded = open(db.url);
+    assert.deepEqual((await upgraded.migrate()).applied, ['0003_step_replays']);
+    const loaded = (await upgraded.getTask(state.task.id))!;
+    assert.deepEqual(
+      loaded.steps.map((step) => [step.name, step.replays]),
+      [
+        ['a', 0],
+        ['b', 0],
+      ],
+    );
+  });
+
   test('times, ids and seqs come back as numbers, JSON as values', async () => {
     const [store] = await storesOnFreshDatabase(pg, 1);
     const { state, events } = await createOne(

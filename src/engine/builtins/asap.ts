@@ -9,9 +9,10 @@
  *   step follows the remote task with `state_query` every `poll_interval_ms` until it ends or the
  *   step's signal aborts. Waiting inside the attempt, rather than throwing `RetryableError`,
  *   keeps the attempt budget for failures: a long remote task would otherwise burn attempts just
- *   by being slow. The `task.request` carries `config.idempotency_key = <task id>/<step name>`, so
+ *   by being slow. The `task.request` carries `config.idempotency_key` (see `stepIdempotencyKey`), so
  *   a retried attempt (after a timeout, a lease loss, a transport error) re-attaches to the same
- *   remote task on a Baton agent instead of starting another.
+ *   remote task on a Baton agent instead of starting another, while a replay of the task starts
+ *   a new one.
  * - JSON-RPC errors: recoverable → `RetryableError` with the agent's `retry_after_ms`, else
  *   `PermanentError` with the remote message; transport errors keep the HTTP client's `retryable`
  *   and `retryAfterMs` (429/5xx/network retried by the engine, other 4xx not).
@@ -30,6 +31,7 @@ import {
 import { PermanentError, RetryableError } from '../errors.ts';
 import type { BuiltinHandler, StepContext } from '../handler.ts';
 import { checkAsapConfig, checkAsapInput, readAsapConfig, type AsapStepConfig } from './asap-config.ts';
+import { stepIdempotencyKey } from './idempotency-key.ts';
 import { render, type Scope } from './placeholders.ts';
 
 /** What an `asap` step returns: its result, as later steps see it in `results`. */
@@ -92,7 +94,7 @@ function prepare(context: StepContext, config: AsapStepConfig): RemoteCall {
       code: 'validation_failed',
     });
   }
-  const key = `${context.task.id}/${context.step.name}`;
+  const key = stepIdempotencyKey(context);
   const requestTimeoutMs = config.timeoutSeconds * 1000 + ANSWER_SLACK_MS;
   return {
     client: clientFor(context.http, url, config.sender),

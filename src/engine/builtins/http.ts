@@ -14,6 +14,7 @@ import {
 import { PermanentError, RetryableError } from '../errors.ts';
 import type { BuiltinHandler, StepContext } from '../handler.ts';
 import { checkHttpConfig, checkHttpInput, readHttpConfig, type HttpStepConfig } from './http-config.ts';
+import { stepIdempotencyKey } from './idempotency-key.ts';
 import { render, type Scope } from './placeholders.ts';
 
 const RETRIED_STATUSES: ReadonlySet<number> = new Set(DEFAULT_RETRY_ON_STATUS);
@@ -56,10 +57,9 @@ function send(context: StepContext, config: HttpStepConfig): Promise<HttpRespons
     headers: render(config.headers, scope, { asText: true }) as Record<string, string>,
     ...(typeof body === 'string' ? { body } : body === undefined ? {} : { json: body }),
     signal: context.signal,
-    // The same key on every attempt of this step lets the upstream drop a repeated write.
-    ...(IDEMPOTENT_METHODS.has(config.method)
-      ? {}
-      : { idempotencyKey: `${context.task.id}/${context.step.name}` }),
+    // The same key on every attempt of a run lets the upstream drop a repeated write; a replay
+    // sends a new one, so it is not answered with the failed write it replays.
+    ...(IDEMPOTENT_METHODS.has(config.method) ? {} : { idempotencyKey: stepIdempotencyKey(context) }),
     retry: { maxAttempts: 1 },
     throwHttpErrors: false,
     ...(config.timeoutMs === undefined ? {} : { timeouts: { totalMs: config.timeoutMs } }),

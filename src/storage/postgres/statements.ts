@@ -54,9 +54,10 @@ const TASK_TYPES = [
 ];
 
 const STEP_INSERT_COLUMNS = `position, name, handler, spec, status, attempts, run_at, lease_owner,
-  lease_until, started_at, finished_at, result, error`;
+  lease_until, started_at, finished_at, result, error, replays`;
 const STEP_INSERT_TYPES = ['int', 'text', 'text', 'jsonb', 'text', 'int', 'bigint', 'text', 'bigint'];
-const STEP_TIME_TYPES = ['bigint', 'bigint', 'jsonb', 'jsonb'];
+/** started_at, finished_at, result, error, replays: the tail shared by inserts and updates. */
+const STEP_TAIL_TYPES = ['bigint', 'bigint', 'jsonb', 'jsonb', 'int'];
 
 function sql(s: string) {
   return {
@@ -78,7 +79,7 @@ function sql(s: string) {
         RETURNING *
       ), new_steps AS (
         INSERT INTO ${s}.steps (task_id, ${STEP_INSERT_COLUMNS})
-        SELECT * FROM unnest(${arrays(['text', ...STEP_INSERT_TYPES, ...STEP_TIME_TYPES], 13)})
+        SELECT * FROM unnest(${arrays(['text', ...STEP_INSERT_TYPES, ...STEP_TAIL_TYPES], 13)})
           AS u(task_id, ${STEP_INSERT_COLUMNS})
         WHERE task_id IN (SELECT id FROM inserted)
         RETURNING *
@@ -86,7 +87,7 @@ function sql(s: string) {
         SELECT task_id, jsonb_agg(new_steps ORDER BY position) AS steps FROM new_steps GROUP BY task_id
       ), new_events AS (
         INSERT INTO ${s}.events (${EVENT_COLUMNS})
-        SELECT ${EVENT_COLUMNS} FROM unnest(${arrays([...EVENT_TYPES, 'bigint'], 27)})
+        SELECT ${EVENT_COLUMNS} FROM unnest(${arrays([...EVENT_TYPES, 'bigint'], 28)})
           WITH ORDINALITY AS e(${EVENT_COLUMNS}, draft_n, n)
         WHERE draft_n IN (SELECT d.n FROM draft d WHERE d.id IN (SELECT id FROM inserted))
         ORDER BY n
@@ -245,19 +246,20 @@ function sql(s: string) {
       ), step_rows AS (
         UPDATE ${s}.steps st SET status = u.status, attempts = u.attempts, run_at = u.run_at,
           lease_owner = u.lease_owner, lease_until = u.lease_until, started_at = u.started_at,
-          finished_at = u.finished_at, result = u.result, error = u.error
-        FROM unnest(${arrays(['bigint', 'text', 'int', 'bigint', 'text', 'bigint', ...STEP_TIME_TYPES], 7)})
-          AS u(id, status, attempts, run_at, lease_owner, lease_until, started_at, finished_at, result, error)
+          finished_at = u.finished_at, result = u.result, error = u.error, replays = u.replays
+        FROM unnest(${arrays(['bigint', 'text', 'int', 'bigint', 'text', 'bigint', ...STEP_TAIL_TYPES], 7)})
+          AS u(id, status, attempts, run_at, lease_owner, lease_until, started_at, finished_at, result, error,
+            replays)
         WHERE st.id = u.id
       ), closed AS (
         UPDATE ${s}.dead_letters d SET closed_at = u.at
-        FROM unnest($17::text[], $18::bigint[]) AS u(task_id, at)
+        FROM unnest($18::text[], $19::bigint[]) AS u(task_id, at)
         WHERE d.task_id = u.task_id AND d.closed_at IS NULL
       ), opened AS (
         INSERT INTO ${s}.dead_letters (id, task_id, step, error, attempts, created_at, closed_at)
-        SELECT * FROM unnest(${arrays(['text', 'text', 'text', 'jsonb', 'int', 'bigint', 'bigint'], 19)})
+        SELECT * FROM unnest(${arrays(['text', 'text', 'text', 'jsonb', 'int', 'bigint', 'bigint'], 20)})
       )
-      ${insertEvents(s, 26)}`,
+      ${insertEvents(s, 27)}`,
 
     insertEvents: insertEvents(s, 1),
 

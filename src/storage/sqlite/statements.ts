@@ -14,8 +14,8 @@ const SQL = {
   insertTask: `INSERT INTO tasks (id, namespace, name, version, status, input, error, idempotency_key,
     created_at, started_at, finished_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   insertStep: `INSERT INTO steps (task_id, position, name, handler, spec, status, attempts, run_at,
-    lease_owner, lease_until, started_at, finished_at, result, error)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    lease_owner, lease_until, started_at, finished_at, result, error, replays)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   taskById: `SELECT * FROM tasks WHERE id = ?`,
   taskByIdempotencyKey: `SELECT id FROM tasks WHERE namespace = ? AND name = ? AND idempotency_key = ?`,
   stepsOfTask: `SELECT * FROM steps WHERE task_id = ? ORDER BY position`,
@@ -28,7 +28,7 @@ const SQL = {
   updateTask: `UPDATE tasks SET status = ?2, error = ?3, started_at = ?4, finished_at = ?5, updated_at = ?6
     WHERE id = ?1`,
   updateStep: `UPDATE steps SET status = ?2, attempts = ?3, run_at = ?4, lease_owner = ?5, lease_until = ?6,
-      started_at = ?7, finished_at = ?8, result = ?9, error = ?10
+      started_at = ?7, finished_at = ?8, result = ?9, error = ?10, replays = ?11
     WHERE id = ?1`,
   claim: `UPDATE steps SET status = 'running', attempts = attempts + 1, lease_owner = ?, lease_until = ?,
       started_at = ?, finished_at = NULL

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { pino } from 'pino';
-import { createEngine, type Engine, type TaskView } from '../../../src/engine/index.ts';
+import type { AsapStepResult } from '../../../src/engine/builtins/asap.ts';
+import { createEngine, PermanentError, type Engine, type TaskView } from '../../../src/engine/index.ts';
 import type { JsonObject } from '../../../src/protocol/index.ts';
 import { AGENT, serverFixture } from '../../server/helpers.ts';
 import { rpcError, status, StubAgent, STUB_AGENT, taskReply } from '../../client/asap/stub.ts';
@@ -37,6 +38,15 @@ function define(handler: Record<string, unknown>, extra: Record<string, unknown>
 
 async function run(template: string, input: unknown = {}): Promise<TaskView> {
   const { task } = await engine.startTask({ template, input });
+  return engine.waitForTask(task.id, { timeoutMs: 15_000 });
+}
+
+/** Replays the task's dead letter and waits for the replayed run to finish. */
+async function replay(task: TaskView): Promise<TaskView> {
+  const { dead_letters: entries } = await engine.listDeadLetters();
+  const entry = entries.find((candidate) => candidate.task_id === task.id);
+  assert.ok(entry, `a dead letter for ${task.id}`);
+  await engine.replayDeadLetter(entry.id);
   return engine.waitForTask(task.id, { timeoutMs: 15_000 });
 }
 
@@ -115,6 +125,41 @@ describe('asap step: two Baton agents', () => {
     assert.equal((await remote.engine.getTask(remoteId)).status, 'completed');
   });
 
+  test('a replay after a remote failure starts a new remote task instead of re-attaching to the failed one', async () => {
+    let fixed = false;
+    remote.engine.registerHandler({
+      namespace: 'test',
+      name: 'flaky',
+      version: '1.0.0',
+      handler: () => {
+        if (!fixed) throw new PermanentError('not configured yet');
+        return { ok: true };
+      },
+    });
+    remote.engine.registerTemplate({
+      namespace: 'test',
+      name: 'flaky',
+      version: '1.0.0',
+      steps: [{ name: 'flaky', handler: 'test/flaky' }],
+    });
+    const failed = await run(define({ agent_url: remote.url, skill_id: 'test.flaky' }));
+    assert.equal(failed.status, 'failed');
+    const firstRemote = /remote task (task_\w+) failed/.exec(askStep(failed).error!.message)?.[1];
+    assert.ok(firstRemote, askStep(failed).error!.message);
+
+    fixed = true;
+    const done = await replay(failed);
+    assert.equal(done.status, 'completed');
+    const { task_id: secondRemote } = askStep(done).result as AsapStepResult;
+    assert.notEqual(secondRemote, firstRemote, 'the replay started a new remote task');
+    const [first, second] = await Promise.all([
+      remote.engine.getTask(firstRemote),
+      remote.engine.getTask(secondRemote),
+    ]);
+    assert.deepEqual([first.status, first.idempotency_key], ['failed', `${failed.id}/ask`]);
+    assert.deepEqual([second.status, second.idempotency_key], ['completed', `${failed.id}/ask/r1`]);
+  });
+
   test('a cancelled step stops following the remote task', async () => {
     const template = define({
       agent_url: remote.url,
@@ -152,6 +197,26 @@ describe('asap step: transport failures and the engine retries', () => {
     const configs = stub.received.map((request) => request.rpc!.params.envelope.payload.config);
     assert.ok(configs.every((config) => (config as JsonObject).idempotency_key === `${task.id}/ask`));
     assert.deepEqual((askStep(task).result as { result: JsonObject }).result, { done: true });
+  });
+
+  test('a replay sends a new idempotency key, which its own retries then share', async () => {
+    stub.script(
+      taskReply('failed', { error: 'remote broke' }),
+      status(503),
+      taskReply('completed', { done: true }),
+    );
+    const failed = await run(template());
+    assert.equal(failed.status, 'failed');
+    const done = await replay(failed);
+    assert.equal(done.status, 'completed');
+    assert.equal(askStep(done).attempts, 2);
+    const keys = stub.received.map((request) => request.headers['x-idempotency-key']);
+    const replayed = `${failed.id}/ask/r1`;
+    assert.deepEqual(keys, [`${failed.id}/ask`, replayed, replayed]);
+    const configs = stub.received.map(
+      (request) => (request.rpc!.params.envelope.payload.config as JsonObject).idempotency_key,
+    );
+    assert.deepEqual(configs, keys);
   });
 
   test('a reply with the wrong correlation_id fails the step (no retry)', async () => {

@@ -257,6 +257,31 @@ suite('http step: failures and retries', () => {
     assert.ok(letters.dead_letters.some((letter) => letter.task_id === task.id));
   });
 
+  test('a POST keeps its Idempotency-Key across retries and gets a new one when the task is replayed', async () => {
+    upstream.on(
+      '/charge',
+      text(503, 'later', { 'retry-after': '0' }),
+      json(422, { error: 'card declined' }),
+      json(201, { charged: true }),
+    );
+    const template = define([
+      { name: 'charge', handler: { type: 'http', method: 'POST', url: `${upstream.url}/charge`, body: {} } },
+    ]);
+    const failed = await run(template);
+    assert.equal(failed.status, 'failed');
+    const entry = (await engine.listDeadLetters()).dead_letters.find(
+      (letter) => letter.task_id === failed.id,
+    );
+    assert.ok(entry);
+    await engine.replayDeadLetter(entry.id);
+    const done = await engine.waitForTask(failed.id, { timeoutMs: 10_000 });
+    assert.equal(done.status, 'completed');
+    assert.deepEqual(
+      upstream.at('/charge').map((request) => request.headers['idempotency-key']),
+      [`${failed.id}/charge`, `${failed.id}/charge`, `${failed.id}/charge/r1`],
+    );
+  });
+
   test('timeout_ms bounds each attempt; a timed-out attempt is retried', async () => {
     upstream.on('/slow', (res) => setTimeout(() => res.end('late'), 1000).unref(), text(200, 'quick'));
     const template = define([
