@@ -7,6 +7,8 @@ import { configOptionsOf } from './global-options.ts';
 export interface OutputStream {
   write(text: string): unknown;
   readonly isTTY?: boolean;
+  /** The terminal's width, when it is one. */
+  readonly columns?: number;
 }
 
 /** Everything a CLI run reads from or writes to, so the CLI can run in-process in tests. */

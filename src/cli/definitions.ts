@@ -1,5 +1,6 @@
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import type { BatonConfig } from '../config/index.ts';
 import type { Engine } from '../engine/index.ts';
 import { ValidationError } from '../util/errors.ts';
 
@@ -7,6 +8,20 @@ import { ValidationError } from '../util/errors.ts';
 export interface DefinitionSources {
   handlers?: string | undefined;
   templatesDir?: string | undefined;
+}
+
+// What a process loads when neither handlers nor templates are configured.
+const EXAMPLES = join(import.meta.dirname, '..', '..', 'examples');
+const EXAMPLE_HANDLERS = join(EXAMPLES, 'handlers.ts');
+const EXAMPLE_TEMPLATES = join(EXAMPLES, 'templates');
+
+/** The configured handlers and templates, or the examples when neither is configured. */
+export function definitionSources(config: BatonConfig): DefinitionSources & { label: string } {
+  if (config.handlers !== undefined || config.templatesDir !== undefined) {
+    const { handlers, templatesDir } = config;
+    return { handlers, templatesDir, label: [handlers, templatesDir].filter(Boolean).join(', ') };
+  }
+  return { handlers: EXAMPLE_HANDLERS, templatesDir: EXAMPLE_TEMPLATES, label: 'examples' };
 }
 
 /**

@@ -5,7 +5,7 @@ import { COMMANDS } from './commands/index.ts';
 import { createCliContext } from './context.ts';
 import type { CliContext, CliIo } from './context.ts';
 import { isBatonError } from '../util/errors.ts';
-import { EXIT_CODES, EXIT_CODES_HELP } from './exit-codes.ts';
+import { CommandExit, EXIT_CODES, EXIT_CODES_HELP, exitCodeFor } from './exit-codes.ts';
 import { addGlobalOptions } from './global-options.ts';
 
 /**
@@ -50,17 +50,25 @@ function createProgram(context: CliContext): Command {
 function reportFailure(error: unknown, context: CliContext): number {
   // Commander has already printed its message (or the help or version asked for).
   if (error instanceof CommanderError) return error.exitCode === 0 ? EXIT_CODES.ok : EXIT_CODES.usage;
-  if (isBatonError(error) && error.code === 'validation_failed') {
-    context.io.stderr.write(`baton: ${error.message}\n`);
-    return EXIT_CODES.usage;
+  const { stderr } = context.io;
+  if (error instanceof CommandExit) {
+    stderr.write(`baton: ${error.message}\n`);
+    return error.exitCode;
   }
   if (isConfigError(error)) {
-    context.io.stderr.write(
-      `baton: ${error.message}\n(run "baton config --docs" for every key and what it accepts)\n`,
-    );
+    stderr.write(`baton: ${error.message}\n(run "baton config --docs" for every key and what it accepts)\n`);
     return EXIT_CODES.usage;
   }
-  context.io.stderr.write(`baton: ${describeError(error, context.resolved?.config.debug === true)}\n`);
+  if (isBatonError(error)) {
+    stderr.write(`baton: ${error.message}\n`);
+    // Details the message already says (a single problem usually) are not repeated.
+    for (const detail of (error.details ?? []).filter((each) => !error.message.includes(each.message))) {
+      stderr.write(`  ${detail.path === undefined ? '' : `${detail.path}: `}${detail.message}\n`);
+    }
+    if (error.code === 'store_unavailable') stderr.write('(check --store or BATON_STORE)\n');
+    return exitCodeFor(error.code);
+  }
+  stderr.write(`baton: ${describeError(error, context.resolved?.config.debug === true)}\n`);
   return EXIT_CODES.failure;
 }
 

@@ -87,6 +87,13 @@ export const CONFIG_KEYS = {
     meaning: 'Port the HTTP server listens on (0 picks a free port)',
     ...integer(0, 65_535),
   },
+  url: {
+    env: 'BATON_URL',
+    flag: '--url <url>',
+    meaning:
+      'Baton server the CLI commands (run, tasks, templates, handlers, dlq, resolve) talk to; without it they work on the store directly',
+    ...url(['http:', 'https:']),
+  },
   agentId: {
     env: 'BATON_AGENT_ID',
     default: 'urn:asap:agent:baton',

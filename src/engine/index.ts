@@ -20,5 +20,5 @@ export type { BuiltinHandler, StepContext, StepHandler } from './handler.ts';
 export type { CircuitOptions, CircuitState } from './circuit.ts';
 export type { RetryPolicyInput } from './retry.ts';
 export type { StepTemplate, Template } from './templates.ts';
-export type { HandlerEntry } from './registry.ts';
+export type { HandlerEntry, HandlerListing } from './registry.ts';
 export type { BatonEvent, DeadLetterView, HistoryEntry, StepView, TaskSummary, TaskView } from './views.ts';

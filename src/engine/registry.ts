@@ -249,7 +249,9 @@ export class TemplateRegistry {
     if (taken.length === 0) return;
     const subject =
       taken.length === 1 ? `template ${taken.join('')} is` : `templates ${taken.join(', ')} are`;
-    throw new ConflictError(`${subject} already registered (pass { replace: true } to replace)`);
+    throw new ConflictError(
+      `${subject} already registered (to replace: { replace: true } in code, ?replace=true over REST, --replace in the CLI)`,
+    );
   }
 
   #add(template: Template): void {

@@ -21,6 +21,7 @@ const LAYER_VALUES = {
     [1000, 2000, 3000],
   ],
   agentId: [['urn:asap:agent:file', 'urn:asap:agent:env', 'urn:asap:agent:flag:sub']],
+  url: [['http://file:8080', 'https://env', 'http://flag:9']],
   publicUrl: [['http://file', 'https://env', 'http://flag:9']],
   workerConcurrency: [
     [0, '5', '7'],
@@ -106,6 +107,7 @@ describe('layer precedence: defaults < file < env < flags, key by key', () => {
       host: '127.0.0.1',
       port: 8080,
       agentId: 'urn:asap:agent:baton',
+      url: undefined,
       publicUrl: undefined,
       workerConcurrency: 16,
       logLevel: 'info',

@@ -39,6 +39,7 @@ const BAD_VALUES: Record<ConfigKey, readonly string[]> = {
     'urn:asap:agent:a_b',
     `urn:asap:agent:${'a'.repeat(242)}`,
   ],
+  url: ['ftp://h', 'localhost:8080', 'http//h'],
   publicUrl: ['ftp://h', 'localhost:8080', 'http//h'],
   workerConcurrency: ['-1', '10001', 'many'],
   logLevel: ['verbose', 'information'],

@@ -230,7 +230,7 @@ describe('TemplateRegistry', () => {
     );
     assert.equal(
       error.message,
-      'template demo.flow@1.0.0 is already registered (pass { replace: true } to replace)',
+      'template demo.flow@1.0.0 is already registered (to replace: { replace: true } in code, ?replace=true over REST, --replace in the CLI)',
     );
     assert.equal(templates.resolve('demo.flow'), first);
     const second = templates.register(
@@ -315,7 +315,7 @@ describe('TemplateRegistry', () => {
     const error = caught(() => templates.registerMany(batch), 'conflict');
     assert.equal(
       error.message,
-      'template demo.one@1.0.0 is already registered (pass { replace: true } to replace)',
+      'template demo.one@1.0.0 is already registered (to replace: { replace: true } in code, ?replace=true over REST, --replace in the CLI)',
     );
     assert.deepEqual(
       templates.list().map((entry) => entry.name),

@@ -1,8 +1,15 @@
 import type { RegisterCommand } from '../context.ts';
 import { registerConfigCommand } from './config.ts';
 import { registerDemoCommand } from './demo.ts';
+import { registerDlqCommand } from './dlq.ts';
+import { registerHandlersCommand } from './handlers.ts';
 import { registerMigrateCommand } from './migrate.ts';
+import { registerResolveCommand } from './resolve.ts';
+import { registerRunCommand } from './run.ts';
+import { registerSendCommand } from './send.ts';
 import { registerServeCommand } from './serve.ts';
+import { registerTasksCommand } from './tasks.ts';
+import { registerTemplatesCommand } from './templates.ts';
 import { registerWorkerCommand } from './worker.ts';
 
 /**
@@ -13,6 +20,13 @@ export const COMMANDS: readonly RegisterCommand[] = [
   registerDemoCommand,
   registerServeCommand,
   registerWorkerCommand,
+  registerRunCommand,
+  registerTasksCommand,
+  registerTemplatesCommand,
+  registerHandlersCommand,
+  registerDlqCommand,
+  registerResolveCommand,
+  registerSendCommand,
   registerMigrateCommand,
   registerConfigCommand,
 ];

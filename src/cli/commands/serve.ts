@@ -1,5 +1,4 @@
 import { isIP } from 'node:net';
-import { join } from 'node:path';
 import type { Command } from 'commander';
 import type { FastifyInstance } from 'fastify';
 import { redactUrl, type BatonConfig } from '../../config/index.ts';
@@ -7,17 +6,12 @@ import { BatonError } from '../../util/errors.ts';
 import { createEngine } from '../../engine/index.ts';
 import { createServer } from '../../server/index.ts';
 import type { RegisterCommand } from '../context.ts';
-import { loadDefinitions, shutdownSignal, type DefinitionSources } from '../definitions.ts';
+import { definitionSources, loadDefinitions, shutdownSignal } from '../definitions.ts';
 import { engineOptionsFrom } from '../engine-options.ts';
 
 interface ServeOptions {
   readonly migrate: boolean;
 }
-
-// What `baton serve` loads when neither handlers nor templates are configured.
-const EXAMPLES = join(import.meta.dirname, '..', '..', '..', 'examples');
-const EXAMPLE_HANDLERS = join(EXAMPLES, 'handlers.ts');
-const EXAMPLE_TEMPLATES = join(EXAMPLES, 'templates');
 
 /**
  * `baton serve` (and `npm start`): the HTTP server (ASAP agent endpoint, manifest, health) with
@@ -66,15 +60,6 @@ export const registerServeCommand: RegisterCommand = (program, context) => {
       }
     });
 };
-
-/** The configured handlers and templates, or the examples when neither is configured. */
-function definitionSources(config: BatonConfig): DefinitionSources & { label: string } {
-  if (config.handlers !== undefined || config.templatesDir !== undefined) {
-    const { handlers, templatesDir } = config;
-    return { handlers, templatesDir, label: [handlers, templatesDir].filter(Boolean).join(', ') };
-  }
-  return { handlers: EXAMPLE_HANDLERS, templatesDir: EXAMPLE_TEMPLATES, label: 'examples' };
-}
 
 /** Listens, or fails with what to change when the address is taken or not this machine's. */
 async function listen(app: FastifyInstance, config: BatonConfig): Promise<string> {

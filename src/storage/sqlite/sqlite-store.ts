@@ -71,13 +71,7 @@ export class SqliteStore implements Store {
 
   constructor(options: SqliteStoreOptions) {
     this.path = options.path;
-    if (options.path !== ':memory:') mkdirSync(dirname(options.path), { recursive: true });
-    this.#db = new DatabaseSync(options.path);
-    this.#db.exec(`PRAGMA busy_timeout = ${Math.trunc(options.busyTimeoutMs ?? 5000)}`);
-    if (options.path !== ':memory:') this.#db.exec('PRAGMA journal_mode = WAL');
-    this.#db.exec(`PRAGMA synchronous = ${options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
-    this.#db.exec('PRAGMA cache_size = -65536');
-    this.#db.exec('PRAGMA wal_autocheckpoint = 16384');
+    this.#db = openDatabase(options);
     this.state = {
       snapshots: new SqliteSnapshotStore(this.#db),
       metering: new SqliteMeteringStore(this.#db, options.now ? { now: options.now } : {}),
@@ -403,4 +397,29 @@ function claimedTask(row: Row): ClaimedStep['task'] {
     version: String(row.version),
     input: parseJsonText(row.input),
   };
+}
+
+/**
+ * Opens and tunes the database file, or fails with `store_unavailable` naming the file and why
+ * (a folder that cannot be created, a file that is not SQLite, no permission).
+ */
+function openDatabase(options: SqliteStoreOptions): DatabaseSync {
+  let db: DatabaseSync | undefined;
+  try {
+    if (options.path !== ':memory:') mkdirSync(dirname(options.path), { recursive: true });
+    db = new DatabaseSync(options.path);
+    db.exec(`PRAGMA busy_timeout = ${Math.trunc(options.busyTimeoutMs ?? 5000)}`);
+    if (options.path !== ':memory:') db.exec('PRAGMA journal_mode = WAL');
+    db.exec(`PRAGMA synchronous = ${options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
+    db.exec('PRAGMA cache_size = -65536');
+    db.exec('PRAGMA wal_autocheckpoint = 16384');
+    return db;
+  } catch (error) {
+    db?.close();
+    throw new BatonError(
+      'store_unavailable',
+      `cannot open the SQLite store ${options.path}: ${(error as Error).message}`,
+      { cause: error },
+    );
+  }
 }
