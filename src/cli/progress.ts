@@ -220,6 +220,6 @@ function stepCount(task: TaskView): string {
 }
 
 function truncate(text: string, max: number): string {
-  const line = text.replace(/\s+/g, ' ');
+  const line = text.replace(/\s*[\r\n\t]\s*/g, ' ');
   return line.length <= max ? line : `${line.slice(0, Math.max(0, max - 1))}…`;
 }

@@ -132,7 +132,7 @@ function more(nextCursor: string | null): string {
 }
 
 function cell(text: string): string {
-  const line = text.replace(/\s+/g, ' ');
+  const line = text.replace(/\s*[\r\n\t]\s*/g, ' ');
   return line.length <= CELL_CHARS ? line : `${line.slice(0, CELL_CHARS - 1)}…`;
 }
 
