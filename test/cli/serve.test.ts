@@ -85,10 +85,32 @@ test('baton serve refuses to start, in one line, when its port is taken', async 
   let stderr = '';
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
-  assert.notEqual(code, 0);
+  assert.equal(code, 2, 'a taken port is a configuration problem');
   const lines = stderr.split('\n').filter((line) => line.startsWith('baton:'));
   assert.deepEqual(lines, [
     `baton: cannot listen on 127.0.0.1:${port}: the port is taken by another process (choose another with --port or BATON_PORT)`,
   ]);
   assert.doesNotMatch(stderr, /\n\s+at /, 'no stack trace');
+});
+
+test('baton serve and worker refuse to start, in one line, when the store cannot be opened', async (t) => {
+  const dir = tempDir(t, { 'notes.db': 'plain text notes, not an SQLite database file at all' });
+  const store = `sqlite:${join(dir, 'notes.db')}`;
+  for (const args of [
+    ['serve', '--port', '0'],
+    ['worker', '--handlers', join(import.meta.dirname, 'fixtures', 'handlers.ts')],
+  ]) {
+    const child = spawn(process.execPath, [MAIN, ...args, '--store', store], {
+      env: { PATH: process.env.PATH ?? '' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    assert.equal(code, 5, `${args[0]}: ${stderr}`);
+    assert.equal(
+      stderr,
+      `baton: cannot open the SQLite store ${join(dir, 'notes.db')}: file is not a database\n(check --store or BATON_STORE)\n`,
+    );
+  }
 });
