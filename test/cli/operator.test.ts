@@ -8,37 +8,17 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
-import { runCli } from '../../src/cli/program.ts';
-import type { CliIo } from '../../src/cli/context.ts';
 import { createEngine, type Engine, type TaskView } from '../../src/engine/index.ts';
 import { createServer } from '../../src/server/index.ts';
 import { tempDir } from '../config/temp-dir.ts';
 import register, { gate } from './fixtures/operator.ts';
+import { runCaptured, type RunResult } from './run-cli.ts';
 
 const FIXTURE = join(import.meta.dirname, 'fixtures', 'operator.ts');
 const MAIN = join(import.meta.dirname, '..', '..', 'src', 'cli', 'main.ts');
 
-interface RunResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-async function cli(
-  args: readonly string[],
-  env: Record<string, string>,
-  cwd = process.cwd(),
-): Promise<RunResult> {
-  let stdout = '';
-  let stderr = '';
-  const io: CliIo = {
-    stdout: { write: (text: string) => (stdout += text) },
-    stderr: { write: (text: string) => (stderr += text) },
-    env,
-    cwd,
-  };
-  const code = await runCli(args, io);
-  return { code, stdout, stderr };
+function cli(args: readonly string[], env: Record<string, string>, cwd = process.cwd()): Promise<RunResult> {
+  return runCaptured(args, cwd, env);
 }
 
 function json<T>(result: RunResult): T {

@@ -5,29 +5,9 @@ import packageJson from '../../package.json' with { type: 'json' };
 import { buildProgram, runCli } from '../../src/cli/program.ts';
 import type { CliIo } from '../../src/cli/context.ts';
 import { tempDir } from '../config/temp-dir.ts';
+import { runCaptured } from './run-cli.ts';
 
-interface RunResult {
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-async function run(
-  args: readonly string[],
-  cwd: string,
-  env: Record<string, string> = {},
-): Promise<RunResult> {
-  let stdout = '';
-  let stderr = '';
-  const io: CliIo = {
-    stdout: { write: (text: string) => (stdout += text) },
-    stderr: { write: (text: string) => (stderr += text) },
-    env,
-    cwd,
-  };
-  const code = await runCli(args, io);
-  return { code, stdout, stderr };
-}
+const run = runCaptured;
 
 function silentIo(cwd: string): CliIo {
   const sink = { write: () => true };
