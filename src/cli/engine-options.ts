@@ -1,6 +1,6 @@
-import { pino, type Logger } from 'pino';
 import type { BatonConfig } from '../config/index.ts';
 import type { EngineOptions } from '../engine/index.ts';
+import { loggerFromConfig } from '../observability/index.ts';
 
 /** The engine settings a Baton process takes from its configuration. */
 export function engineOptionsFrom(
@@ -12,15 +12,7 @@ export function engineOptionsFrom(
     concurrency: config.workerConcurrency,
     leaseMs: config.leaseMs,
     pollIntervalMs: config.pollIntervalMs,
-    logger: processLogger(config),
+    logger: loggerFromConfig(config),
     ...overrides,
   };
-}
-
-/**
- * JSON lines on stderr at the configured level (stdout stays free for command output). The
- * `pretty` format and the full logging setup arrive with the observability work.
- */
-function processLogger(config: BatonConfig): Logger {
-  return pino({ level: config.logLevel, base: { pid: process.pid } }, pino.destination(2));
 }

@@ -46,6 +46,7 @@ export async function runCall(call: Call, env: LoopEnvironment): Promise<HttpRes
         const known = toFailure(error, failureContext(call));
         if (known === undefined) {
           call.origin.metrics?.attempt('error', env.now() - started);
+          call.endAttempt(error instanceof Error ? error : new Error(String(error)));
           throw error;
         }
         failure = known;
@@ -177,6 +178,7 @@ function giveUp(call: Call, failure: ClientFailure): HttpResponse {
 function record(call: Call, env: LoopEnvironment, outcome: number | ClientFailure, started: number): void {
   const durationMs = env.now() - started;
   const { hooks } = env;
+  call.endAttempt(outcome);
   if (typeof outcome === 'number') {
     call.origin.metrics?.attempt(outcome, durationMs);
     if (hooks.onResponse !== undefined)

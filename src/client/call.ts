@@ -5,6 +5,8 @@
  * wait (backoff, rate limit).
  */
 import { randomUUID } from 'node:crypto';
+import { SpanKind, SpanStatusCode, type Context, type Span, type Tracer } from '@opentelemetry/api';
+import { failSpan, parentContext, traceparentOf } from '../observability/tracing.ts';
 import { currentContext } from '../util/context.ts';
 import { redactHeaders, redactUrl, requestSecrets } from '../util/redact.ts';
 import { AbortError, TimeoutError, type ClientFailure, type RequestInfo } from './errors.ts';
@@ -46,6 +48,8 @@ export interface CallEnvironment {
   readonly hooks: HttpClientHooks;
   readonly defaultHeaders: HeaderMap | undefined;
   readonly now: () => number;
+  /** Set when tracing is on: each attempt gets a `CLIENT` span. */
+  readonly tracer: Tracer | undefined;
 }
 
 export class Call {
@@ -75,6 +79,10 @@ export class Call {
   #exchange: Exchange | null = null;
   #wake: ((reason: ClientFailure) => void) | null = null;
   #info: RequestInfo | undefined;
+  /** The parent of the attempts' spans (only when tracing is on). */
+  readonly #spanParent: Context | undefined;
+  /** The span of the attempt in progress. */
+  #span: Span | undefined;
 
   constructor(
     env: CallEnvironment,
@@ -100,7 +108,9 @@ export class Call {
     this.correlationId =
       composed.correlationId ?? options.correlationId ?? context?.correlationId ?? newCorrelationId();
     this.mayRepeat = composed.hasIdempotencyKey || IDEMPOTENT_METHODS.has(this.method);
-    const parent = parseTraceparent(composed.traceparent ?? context?.traceparent);
+    const given = composed.traceparent ?? context?.traceparent;
+    this.#spanParent = env.tracer === undefined ? undefined : parentContext(given);
+    const parent = parseTraceparent(given);
     this.#traceId = parent?.traceId ?? newTraceId();
     this.#traceFlags = parent?.flags ?? '01';
     const headers = composed.list;
@@ -133,7 +143,9 @@ export class Call {
   /** Sends attempt `this.attempt`; the exchange settles when the response is fully read. */
   send(): Exchange {
     const headers = this.attempt === 1 ? this.#headers : this.#headers.slice();
-    headers[headers.length - 1] = childTraceparent(this.#traceId, this.#traceFlags);
+    const tracer = this.#env.tracer;
+    headers[headers.length - 1] =
+      tracer === undefined ? childTraceparent(this.#traceId, this.#traceFlags) : this.#startSpan(tracer);
     const { timeouts } = this.settings;
     const headersHere = timedHere(timeouts.headersMs);
     const bodyHere = timedHere(timeouts.bodyMs);
@@ -167,6 +179,48 @@ export class Call {
     return exchange;
   }
 
+  /** Starts the attempt's span; returns the `traceparent` that names it. */
+  #startSpan(tracer: Tracer): string {
+    const { method, url } = this.info;
+    const { hostname, port, protocol } = new URL(this.origin.name);
+    this.#span?.end();
+    const span = tracer.startSpan(
+      method,
+      {
+        kind: SpanKind.CLIENT,
+        attributes: {
+          'http.request.method': method,
+          'url.full': url,
+          'server.address': hostname.replace(/^\[|\]$/g, ''),
+          'server.port': port === '' ? (protocol === 'https:' ? 443 : 80) : Number(port),
+          ...(this.attempt > 1 ? { 'http.request.resend_count': this.attempt - 1 } : {}),
+        },
+      },
+      this.#spanParent,
+    );
+    this.#span = span;
+    return traceparentOf(span);
+  }
+
+  /** Ends the attempt's span (when tracing) with a response status or a failure. */
+  endAttempt(outcome: number | Error): void {
+    const span = this.#span;
+    if (span === undefined) return;
+    this.#span = undefined;
+    if (typeof outcome !== 'number') {
+      const status = (outcome as { status?: unknown }).status;
+      if (typeof status === 'number') span.setAttribute('http.response.status_code', status);
+      failSpan(span, outcome);
+      return;
+    }
+    span.setAttribute('http.response.status_code', outcome);
+    if (outcome >= 400) {
+      span.setAttribute('error.type', String(outcome));
+      span.setStatus({ code: SpanStatusCode.ERROR });
+    }
+    span.end();
+  }
+
   /** Resolves after `ms`, or rejects as soon as the call is stopped. */
   wait(ms: number): Promise<void> {
     if (this.stopReason !== null) return Promise.reject(this.stopReason);
@@ -197,6 +251,7 @@ export class Call {
   }
 
   dispose(): void {
+    this.#span?.end();
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#signal?.removeEventListener('abort', this);
     this.#exchange = null;

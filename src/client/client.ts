@@ -1,4 +1,6 @@
 /** `createHttpClient`: the resilient HTTP client (SPEC §4). */
+import type { Tracer } from '@opentelemetry/api';
+import { resolveTracer } from '../observability/tracing.ts';
 import { BatonError, coerceError } from '../util/errors.ts';
 import { runCall } from './attempts.ts';
 import { Call, type HeaderMap, type RequestOptions } from './call.ts';
@@ -25,6 +27,7 @@ interface Environment {
   readonly defaultHeaders: HeaderMap | undefined;
   readonly now: () => number;
   readonly random: () => number;
+  readonly tracer: Tracer | undefined;
 }
 
 export class HttpClient {
@@ -42,7 +45,13 @@ export class HttpClient {
     }
     const now = options.now ?? Date.now;
     const hooks = options.hooks ?? {};
-    this.#env = { hooks, defaultHeaders: options.headers, now, random: options.random ?? Math.random };
+    this.#env = {
+      hooks,
+      defaultHeaders: options.headers,
+      now,
+      random: options.random ?? Math.random,
+      tracer: resolveTracer(options.tracerProvider),
+    };
     this.#baseUrl = options.baseUrl;
     this.#origins = new Origins({
       maxConnections,

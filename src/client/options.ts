@@ -3,6 +3,7 @@
  * are resolved once per client; a call that overrides nothing reuses them as they are, so the hot
  * path allocates no option objects.
  */
+import type { TracerProvider } from '@opentelemetry/api';
 import type { Registry } from 'prom-client';
 import type { BackoffPolicy } from '../util/backoff.ts';
 import type { HttpClientHooks } from './hooks.ts';
@@ -75,6 +76,11 @@ export interface HttpClientOptions extends Omit<CallOverrides, 'rateLimit' | 'ci
   hooks?: HttpClientHooks;
   /** Registers the client's Prometheus metrics here (reused when already registered). */
   metrics?: Registry;
+  /**
+   * Where the client's spans go (one `CLIENT` span per attempt, whose id the `traceparent` header
+   * carries). Default: the global provider when one is registered, else no spans.
+   */
+  tracerProvider?: TracerProvider | undefined;
   /** For tests: jitter source and wall clock. */
   random?: () => number;
   now?: () => number;

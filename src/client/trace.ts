@@ -41,17 +41,19 @@ const TRACEPARENT = /^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$
 
 export interface TraceParent {
   traceId: string;
+  /** The parent span's id (the caller's span). */
+  spanId: string;
   flags: string;
 }
 
-/** The trace id and flags of a valid `traceparent`, or `undefined`. */
+/** The trace id, span id and flags of a valid `traceparent`, or `undefined`. */
 export function parseTraceparent(value: string | undefined): TraceParent | undefined {
   if (value === undefined) return undefined;
   const match = TRACEPARENT.exec(value.trim().toLowerCase());
   if (match === null) return undefined;
   const [, version, traceId, spanId, flags] = match as unknown as [string, string, string, string, string];
   if (version === 'ff' || traceId === ZERO_TRACE || spanId === ZERO_SPAN) return undefined;
-  return { traceId, flags };
+  return { traceId, spanId, flags };
 }
 
 /** `00-<trace id>-<new span id>-<flags>`: one new span per attempt, inside the caller's trace. */

@@ -19,6 +19,10 @@ export type LogLevel = (typeof LOG_LEVELS)[number];
 export const LOG_FORMATS = ['pretty', 'json'] as const;
 export type LogFormat = (typeof LOG_FORMATS)[number];
 
+/** Where spans go: nowhere (tracing off), an OTLP/HTTP collector, or standard output. */
+export const OTEL_EXPORTERS = ['none', 'otlp', 'console'] as const;
+export type OtelExporter = (typeof OTEL_EXPORTERS)[number];
+
 export const AUTH_MODES = ['none', 'token', 'jwt'] as const;
 export type AuthMode = (typeof AUTH_MODES)[number];
 
@@ -207,6 +211,25 @@ export const CONFIG_KEYS = {
     meaning:
       "Module that registers this process's step handlers (and templates): its default export is called with the engine",
     ...text('a path to a .ts or .js module'),
+  },
+  otelExporter: {
+    env: 'BATON_OTEL_EXPORTER',
+    default: 'none',
+    meaning:
+      'OpenTelemetry trace export: none (tracing off), otlp (OTLP/HTTP to BATON_OTEL_ENDPOINT) or console',
+    ...oneOf(OTEL_EXPORTERS),
+  },
+  otelEndpoint: {
+    env: 'BATON_OTEL_ENDPOINT',
+    default: 'http://localhost:4318/v1/traces',
+    meaning: 'OTLP/HTTP URL spans are sent to (with BATON_OTEL_EXPORTER=otlp)',
+    ...url(['http:', 'https:']),
+  },
+  otelServiceName: {
+    env: 'BATON_OTEL_SERVICE_NAME',
+    default: 'baton',
+    meaning: 'The service.name of the spans this process exports',
+    ...text('a service name'),
   },
   debug: {
     env: 'BATON_DEBUG',

@@ -1,6 +1,15 @@
 import { hostname } from 'node:os';
 import { pino, type Logger } from 'pino';
+import { Registry } from 'prom-client';
+import { SpanKind, type Span, type Tracer, type TracerProvider } from '@opentelemetry/api';
 import { createHttpClient, HttpClient, type HttpClientOptions } from '../client/index.ts';
+import {
+  failSpan,
+  resolveTracer,
+  resolveTracerProvider,
+  startSpan,
+  traceparentOf,
+} from '../observability/tracing.ts';
 import { openStore } from '../storage/index.ts';
 import type { EventRecord, EventType, RetryPolicy, StepRow, TaskRow } from '../storage/records.ts';
 import { EVENT_TYPES, TASK_STATUSES, TERMINAL_TASK_STATUSES } from '../storage/records.ts';
@@ -23,6 +32,8 @@ import {
   type DependencyAnalysis,
   type DependencyOptions,
 } from './dependencies.ts';
+import { httpClientLogHooks } from '../observability/http-client-logs.ts';
+import { logEngineEvents } from './event-logs.ts';
 import { EventBus, type EventListener } from './events.ts';
 import type { BuiltinHandler, StepHandler } from './handler.ts';
 import { builtinKey, HandlerRegistry, TemplateRegistry, type HandlerEntry } from './registry.ts';
@@ -66,6 +77,16 @@ export interface EngineOptions {
    * the engine makes on first use and closes with itself.
    */
   http?: HttpClient | HttpClientOptions;
+  /**
+   * Where the HTTP client the engine makes records its metrics (default: a registry of the
+   * engine's own, `engine.metrics`, which a server on this engine serves at `/metrics`).
+   */
+  metrics?: Registry;
+  /**
+   * Where the engine's spans go (`baton.task`, `baton.step`, and the HTTP client's when the
+   * engine makes it). Default: the global provider when one is registered, else no tracing.
+   */
+  tracerProvider?: TracerProvider;
   /** Injectable clock (epoch ms) and randomness, for tests. */
   now?: () => number;
   random?: () => number;
@@ -111,6 +132,12 @@ export class Engine {
   readonly templates = new TemplateRegistry(this.handlers);
   readonly logger: Logger;
   readonly workerId: string;
+  /** The provider of the engine's spans, `undefined` when tracing is off (see `EngineOptions`). */
+  readonly tracerProvider: TracerProvider | undefined;
+  /** The engine's tracer, `undefined` when tracing is off. */
+  readonly tracer: Tracer | undefined;
+  /** See `EngineOptions.metrics`. */
+  readonly metrics: Registry;
   readonly #ownsStore: boolean;
   readonly #now: () => number;
   readonly #random: () => number;
@@ -133,6 +160,9 @@ export class Engine {
     this.#retryDefaults = resolveRetryPolicy(options.retry, DEFAULT_RETRY_POLICY);
     this.#bus = new EventBus(this.logger);
     this.#httpOption = options.http;
+    this.tracerProvider = resolveTracerProvider(options.tracerProvider);
+    this.tracer = resolveTracer(this.tracerProvider);
+    this.metrics = options.metrics ?? new Registry();
     this.handlers.registerBuiltin('http', httpHandler, 'one HTTP request per attempt (SPEC §5)');
     this.handlers.registerBuiltin('asap', asapHandler, 'one ASAP task.request per attempt (SPEC §3)');
     this.#circuits = new CircuitBreakers(
@@ -158,6 +188,7 @@ export class Engine {
         planContext: () => this.#planContext(),
         publish: (events) => this.#publish(events),
         http: () => this.http,
+        tracer: this.tracer,
       },
     );
   }
@@ -217,7 +248,15 @@ export class Engine {
     const drafts = requests.map((request, index) =>
       this.#draftTask(request, now, requests.length > 1 ? index : undefined),
     );
-    const results = await this.store.createTasks(drafts);
+    const spans = this.tracer === undefined ? undefined : drafts.map((draft) => this.#taskSpan(draft));
+    let results: Awaited<ReturnType<Store['createTasks']>>;
+    try {
+      results = await this.store.createTasks(drafts);
+    } catch (error) {
+      for (const span of spans ?? []) failSpan(span, error);
+      throw error;
+    }
+    if (spans !== undefined) endTaskSpans(spans, results);
     for (const result of results) this.#publish(result.events);
     if (results.some((result) => result.created)) this.#workers.notify();
     return results.map((result) => ({ task: toTaskView(result.state), created: result.created }));
@@ -421,7 +460,12 @@ export class Engine {
     const given = this.#httpOption;
     if (given instanceof HttpClient) return given;
     if (this.#closed) throw new BatonError('shutting_down', 'the engine is closed');
-    return (this.#ownedHttp ??= createHttpClient(given ?? {}));
+    return (this.#ownedHttp ??= createHttpClient({
+      tracerProvider: this.tracerProvider,
+      ...given,
+      metrics: given?.metrics ?? this.metrics,
+      hooks: httpClientLogHooks(this.logger, given?.hooks),
+    }));
   }
 
   /**
@@ -470,6 +514,7 @@ export class Engine {
       input,
       error: null,
       idempotencyKey,
+      traceparent: null,
       createdAt: now,
       startedAt: null,
       finishedAt: null,
@@ -477,6 +522,26 @@ export class Engine {
     };
     const steps = this.#newSteps(found, task);
     return { task, steps, events: planNewTask(task, steps, this.#planContext()) };
+  }
+
+  /**
+   * The `baton.task` span of a new task: it covers the task's creation, and its traceparent is
+   * stored with the task so that every step attempt, in any process and after restarts, is a
+   * child span of it (a task outlives the request that started it).
+   */
+  #taskSpan(draft: TaskDraft): Span {
+    const { task } = draft;
+    const span = startSpan(this.tracer!, `baton.task ${task.namespace}.${task.name}`, {
+      kind: SpanKind.INTERNAL,
+      attributes: {
+        'baton.task.id': task.id,
+        'baton.task.template': `${task.namespace}.${task.name}`,
+        'baton.task.template_version': task.version,
+        'baton.task.steps': draft.steps.length,
+      },
+    });
+    task.traceparent = traceparentOf(span);
+    return span;
   }
 
   #validateInput(template: Template, input: unknown): void {
@@ -555,7 +620,9 @@ export class Engine {
   }
 
   #publish(events: readonly EventRecord[]): void {
-    if (events.length === 0 || !this.#bus.hasListeners) return;
+    if (events.length === 0) return;
+    logEngineEvents(this.logger, events);
+    if (!this.#bus.hasListeners) return;
     for (const event of events) if (this.#bus.wants(event.type)) this.#bus.emit(toEventView(event));
   }
 
@@ -580,6 +647,16 @@ export class Engine {
       (error: unknown) => this.logger.error({ err: error }, 'engine.circuit.event_failed'),
     );
     if (to === 'closed' || to === 'half_open') this.#workers.notify();
+  }
+}
+
+/** Ends the `baton.task` spans of a batch; an idempotent start names the task it found. */
+function endTaskSpans(spans: readonly Span[], results: Awaited<ReturnType<Store['createTasks']>>): void {
+  for (const [index, span] of spans.entries()) {
+    const result = results[index];
+    span.setAttribute('baton.task.created', result?.created ?? false);
+    if (result !== undefined && !result.created) span.setAttribute('baton.task.id', result.state.task.id);
+    span.end();
   }
 }
 

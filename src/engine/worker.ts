@@ -1,7 +1,10 @@
 import { setTimeout as sleepFor } from 'node:timers/promises';
+import { SpanKind, SpanStatusCode, type Span, type Tracer } from '@opentelemetry/api';
 import type { Logger } from 'pino';
 import type { HttpClient } from '../client/index.ts';
+import { failSpan, runInSpan, startSpan } from '../observability/tracing.ts';
 import { taskState, type TaskState } from '../state/index.ts';
+import { runWithContext } from '../util/context.ts';
 import { coerceError } from '../util/errors.ts';
 import type { EventRecord, StoredError } from '../storage/records.ts';
 import type { ClaimedStep, LeaseRef, Store } from '../storage/store.ts';
@@ -30,6 +33,8 @@ export interface WorkerDeps {
   publish: (events: EventRecord[]) => void;
   /** The engine's HTTP client, made on first use. */
   http: () => HttpClient;
+  /** Set when tracing is on: each step attempt gets a `baton.step` span. */
+  tracer?: Tracer | undefined;
 }
 
 /** Shortest idle sleep: even when a retry is due "now", give the event loop a turn. */
@@ -224,9 +229,33 @@ export class WorkerPool {
     const lease: LeaseRef = { stepId: step.id, taskId: step.taskId, attempt: step.attempts };
     const running: RunningStep = { claim, lease, controller, discarded: false, done: Promise.resolve() };
     this.#running.set(step.id, running);
-    running.done = this.#run(running).finally(() => {
+    running.done = this.#runInStepContext(running).finally(() => {
       this.#running.delete(step.id);
       this.notify();
+    });
+  }
+
+  /**
+   * `#run` with the step's ids in the ambient context (src/util/context.ts): every line logged
+   * and every outbound call made meanwhile carries the task id (also its correlation id), the
+   * step, and the task's trace.
+   */
+  #runInStepContext(running: RunningStep): Promise<void> {
+    const { step, task } = running.claim;
+    const context = {
+      taskId: task.id,
+      step: step.name,
+      correlationId: task.id,
+      envelopeId: undefined,
+      // The task's trace until the step's span (if tracing is on) takes over: same trace id.
+      traceparent: task.traceparent ?? undefined,
+    };
+    return runWithContext(context, () => {
+      const { logger } = this.#deps;
+      if (logger.isLevelEnabled('debug')) {
+        logger.debug({ attempt: step.attempts, handler: step.handler }, 'engine.step.started');
+      }
+      return this.#run(running);
     });
   }
 
@@ -240,9 +269,10 @@ export class WorkerPool {
             () => controller.abort(new StepAbort('timeout', `step timed out after ${timeoutMs} ms`)),
             timeoutMs,
           );
+    const span = this.#deps.tracer === undefined ? undefined : this.#stepSpan(this.#deps.tracer, claim);
     let outcome: StepOutcome;
     try {
-      const result = await untilAborted(this.#invoke(running), controller.signal);
+      const result = await untilAborted(this.#invokeInTrace(running, span), controller.signal);
       outcome = {
         kind: 'completed',
         stepId: running.lease.stepId,
@@ -254,7 +284,43 @@ export class WorkerPool {
     } finally {
       clearTimeout(timer);
     }
+    if (span !== undefined) endStepSpan(span, outcome, running.discarded);
     if (!running.discarded) this.#report(running, outcome);
+  }
+
+  /**
+   * The `baton.step` span of an attempt: a child of the task's span (its stored traceparent), so
+   * the steps of a task share its trace whichever process runs them.
+   */
+  #stepSpan(tracer: Tracer, claim: ClaimedStep): Span {
+    const { step, task } = claim;
+    return startSpan(
+      tracer,
+      `baton.step ${step.name}`,
+      {
+        kind: SpanKind.INTERNAL,
+        attributes: {
+          'baton.task.id': task.id,
+          'baton.task.template': `${task.namespace}.${task.name}`,
+          'baton.step.name': step.name,
+          'baton.step.attempt': step.attempts,
+          'baton.step.handler': step.handler,
+          'baton.worker.id': this.options.workerId,
+        },
+      },
+      claim.task.traceparent ?? undefined,
+    );
+  }
+
+  /**
+   * Runs the handler in the step's span; without tracing, in the task's stored trace when it has
+   * one (so its outbound calls still continue that trace), else as is.
+   */
+  #invokeInTrace(running: RunningStep, span: Span | undefined): Promise<unknown> {
+    if (span !== undefined) return runInSpan(span, () => this.#invoke(running));
+    const traceparent = running.claim.task.traceparent;
+    if (traceparent === null) return this.#invoke(running);
+    return runWithContext({ traceparent }, () => this.#invoke(running));
   }
 
   #invoke(running: RunningStep): Promise<unknown> {
@@ -281,7 +347,8 @@ export class WorkerPool {
       signal: controller.signal,
       // Built on first use: most handlers never log, and a child logger per step is not free.
       get log() {
-        return (log ??= logger.child({ task_id: task.id, step: step.name, attempt: step.attempts }));
+        // task_id and step come from the ambient context (`#runInStepContext`).
+        return (log ??= logger.child({ attempt: step.attempts }));
       },
       heartbeat: () => this.#renew([lease]),
       get http() {
@@ -433,6 +500,28 @@ export class WorkerPool {
       this.#deps.logger.error({ err: error }, 'engine.worker.lease_recovery_failed');
     }
   }
+}
+
+/** Ends a step span with its outcome: error status for a failure, `discarded` when it no longer counts. */
+function endStepSpan(span: Span, outcome: StepOutcome, discarded: boolean): void {
+  if (outcome.kind === 'failed') {
+    span.setAttribute('baton.step.outcome', outcome.reason);
+    span.setAttribute('baton.step.retryable', outcome.retryable);
+    if (discarded) {
+      span.setAttribute('baton.step.discarded', true);
+      span.end();
+      return;
+    }
+    failSpan(
+      span,
+      Object.assign(new Error(outcome.error.message), { name: outcome.error.name, code: outcome.error.code }),
+    );
+    return;
+  }
+  span.setAttribute('baton.step.outcome', outcome.kind);
+  if (discarded) span.setAttribute('baton.step.discarded', true);
+  else span.setStatus({ code: SpanStatusCode.OK });
+  span.end();
 }
 
 /** Resolves with the work, or rejects with the signal's reason as soon as it is aborted. */

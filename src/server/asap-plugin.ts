@@ -24,6 +24,8 @@ import { HttpError, requestTooLarge } from './http-error.ts';
 import { etagMatches, MANIFEST_CACHE_CONTROL, type ManifestSource } from './manifest.ts';
 import type { AsapPipeline } from './pipeline.ts';
 import type { PayloadHandlerRegistry } from './registry.ts';
+import { correlationIdOf } from './request-context.ts';
+import { runWithContext, type BatonContext } from '../util/context.ts';
 
 export interface AsapPluginOptions {
   pipeline: AsapPipeline;
@@ -80,7 +82,7 @@ export const asapPlugin: FastifyPluginCallback<AsapPluginOptions> = (app, option
   app.post('/asap', { onRequest: checkHeaders }, async (request, reply) => {
     const body = (request.body as RawBody | undefined) ?? EMPTY_BODY;
     const parsed = parseRequestBody(body.bytes, { allowBatch: !body.compressed });
-    const answer = pipeline.answer(parsed);
+    const answer = pipeline.answer(parsed, correlationIdOf(request.headers));
     return sendJson(reply, answer instanceof Promise ? await answer : answer);
   });
 
@@ -105,15 +107,18 @@ export const asapPlugin: FastifyPluginCallback<AsapPluginOptions> = (app, option
     const onClose = (): void => stop.abort();
     options.signal.addEventListener('abort', onClose, { once: true });
     reply.raw.once('close', onClose);
+    const context = pipeline.dispatchContext(envelope, correlationIdOf(request.headers));
     let envelopes: AsyncIterable<Envelope>;
     try {
-      envelopes = await handler(envelope, pipeline.context(envelope, stop.signal));
+      envelopes = await runWithContext(context, () =>
+        handler(envelope, pipeline.context(envelope, stop.signal)),
+      );
     } catch (error) {
       options.signal.removeEventListener('abort', onClose);
       return sendJson(reply, pipeline.errorResponse(parsed.request, envelope, error));
     }
     const events = Readable.from(
-      sseEvents(envelopes, () => options.signal.removeEventListener('abort', onClose)),
+      sseEvents(envelopes, context, () => options.signal.removeEventListener('abort', onClose)),
     );
     return reply
       .header('content-type', 'text/event-stream')
@@ -135,12 +140,33 @@ export const asapPlugin: FastifyPluginCallback<AsapPluginOptions> = (app, option
 };
 
 /** One `data:` line per envelope; `done` runs however the stream ends. */
-async function* sseEvents(envelopes: AsyncIterable<Envelope>, done: () => void): AsyncGenerator<string> {
+async function* sseEvents(
+  envelopes: AsyncIterable<Envelope>,
+  context: BatonContext,
+  done: () => void,
+): AsyncGenerator<string> {
   try {
-    for await (const envelope of envelopes) yield sseEvent(envelope);
+    for await (const envelope of inContext(envelopes, context)) yield sseEvent(envelope);
   } finally {
     done();
   }
+}
+
+/** `iterable` advanced in `context`: the stream pulls it from a context of its own. */
+function inContext<T>(iterable: AsyncIterable<T>, context: BatonContext): AsyncIterable<T> {
+  return {
+    [Symbol.asyncIterator]: () => {
+      const iterator = iterable[Symbol.asyncIterator]();
+      return {
+        next: () => runWithContext(context, () => iterator.next()),
+        return: (value?: T) =>
+          runWithContext(
+            context,
+            () => iterator.return?.(value) ?? Promise.resolve({ done: true as const, value: value as T }),
+          ),
+      };
+    },
+  };
 }
 
 function sendJson(reply: FastifyReply, body: unknown): FastifyReply {

@@ -11,6 +11,7 @@ import type { FastifyPluginCallback } from 'fastify';
 import type { Engine } from '../engine/index.ts';
 import type { Manifest } from '../protocol/index.ts';
 import type { StoreStats } from '../storage/store.ts';
+import { cached, withDeadline } from '../util/cached.ts';
 
 /** One dependency check: resolves when the dependency answers; `signal` aborts at the deadline. */
 export type HealthCheck = (signal: AbortSignal) => Promise<unknown>;
@@ -206,54 +207,12 @@ async function runCheck(
   }
 }
 
-/** Runs `work`, rejecting (and aborting its signal) when it takes longer than `deadlineMs`. */
-async function withDeadline<T>(work: (signal: AbortSignal) => Promise<T>, deadlineMs: number): Promise<T> {
-  const controller = new AbortController();
-  let timer: NodeJS.Timeout | undefined;
-  const expired = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => {
-      const error = new Error(`timed out after ${deadlineMs} ms`);
-      controller.abort(error);
-      reject(error);
-    }, deadlineMs);
-    timer.unref();
-  });
-  const running = Promise.resolve().then(() => work(controller.signal));
-  running.catch(() => {}); // a check that fails after its deadline is not an unhandled rejection
-  try {
-    return await Promise.race([running, expired]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
 /** The first line of an error's message, without URL credentials, capped: never a stack. */
 function shortMessage(error: unknown): string {
   const message = error instanceof Error ? error.message : String(error);
   const line = (message.split('\n')[0] ?? '').replace(/\/\/[^/\s:@]+:[^/\s@]+@/g, '//***@').trim();
   const text = line === '' ? 'check failed' : line;
   return text.length > MAX_ERROR_LENGTH ? `${text.slice(0, MAX_ERROR_LENGTH - 1)}…` : text;
-}
-
-/**
- * `load`'s result, reused for `ttlMs` after it settles; callers while it runs share the run. `load`
- * must not reject.
- */
-function cached<T>(ttlMs: number, now: () => number, load: () => Promise<T>): () => Promise<T> {
-  let last: { at: number; value: T } | undefined;
-  let inFlight: Promise<T> | undefined;
-  return () => {
-    if (last !== undefined && now() - last.at < ttlMs) return Promise.resolve(last.value);
-    inFlight ??= load()
-      .then((value) => {
-        last = { at: now(), value };
-        return value;
-      })
-      .finally(() => {
-        inFlight = undefined;
-      });
-    return inFlight;
-  };
 }
 
 /** Counts in per-minute buckets over the last `minutes` whole minutes, this one included. */

@@ -167,16 +167,18 @@ interface HotSeries {
 const ASAP_METRICS_CONTENT_TYPE = 'application/openmetrics-text; version=1.0.0; charset=utf-8';
 
 export interface MetricsPluginOptions {
-  registry: Registry;
+  /** Served one after the other (each once); their metric names must not overlap. */
+  registries: readonly Registry[];
 }
 
 /** `GET /metrics` (Prometheus text) and `GET /asap/metrics` (the same, as the reference labels it). */
-export const metricsPlugin: FastifyPluginCallback<MetricsPluginOptions> = (app, { registry }, done) => {
-  app.get('/metrics', async (_request, reply) =>
-    reply.type(registry.contentType).send(await registry.metrics()),
-  );
+export const metricsPlugin: FastifyPluginCallback<MetricsPluginOptions> = (app, options, done) => {
+  const registries = [...new Set(options.registries)];
+  const contentType = registries[0]?.contentType ?? 'text/plain; version=0.0.4; charset=utf-8';
+  const text = async () => (await Promise.all(registries.map((registry) => registry.metrics()))).join('');
+  app.get('/metrics', async (_request, reply) => reply.type(contentType).send(await text()));
   app.get('/asap/metrics', async (_request, reply) =>
-    reply.type(ASAP_METRICS_CONTENT_TYPE).send(await registry.metrics()),
+    reply.type(ASAP_METRICS_CONTENT_TYPE).send(await text()),
   );
   done();
 };

@@ -27,6 +27,10 @@ import type { AsapServerMetrics } from './metrics.ts';
 import type { NonceStore } from './replay.ts';
 import type { AsapHandlerContext, PayloadHandlerRegistry } from './registry.ts';
 import { handlerErrorResponse } from './rpc-errors.ts';
+import type { Tracer } from '@opentelemetry/api';
+import { failSpan, runInSpan } from '../observability/tracing.ts';
+import { endDispatchSpan, startDispatchSpan } from './tracing.ts';
+import { runWithContext, type BatonContext } from '../util/context.ts';
 
 export interface PipelineOptions {
   registry: PayloadHandlerRegistry;
@@ -41,6 +45,8 @@ export interface PipelineOptions {
   /** Aborted when the server closes. */
   signal: AbortSignal;
   metrics?: AsapServerMetrics;
+  /** Set when tracing is on: each dispatch gets an `asap.dispatch` span. */
+  tracer?: Tracer;
 }
 
 /** A request whose envelope passed every check (steps 13–16). */
@@ -57,20 +63,21 @@ export class AsapPipeline {
   /**
    * The answer to a decoded `/asap` body: one response, or an array for a batch. Synchronous
    * when every step was (no nonce store to ask, a handler that answered at once): a request
-   * then costs no promise and no microtask turn.
+   * then costs no promise and no microtask turn. `correlationId` is the HTTP request's
+   * (`X-Correlation-ID`), when it sent one.
    */
-  answer(body: ParsedBody): MaybePromise<JsonRpcResponse | JsonRpcResponse[]> {
+  answer(body: ParsedBody, correlationId?: string): MaybePromise<JsonRpcResponse | JsonRpcResponse[]> {
     switch (body.kind) {
       case 'error':
       case 'batch_error':
         this.#options.metrics?.request(body.response, OTHER_PAYLOAD_TYPE, 0);
         return body.response;
       case 'request':
-        return this.#dispatch(body.request);
+        return this.#dispatch(body.request, correlationId);
       case 'batch':
         return Promise.all(
           body.items.map(async (item) => {
-            if (item.ok) return this.#dispatch(item.request);
+            if (item.ok) return this.#dispatch(item.request, correlationId);
             this.#options.metrics?.request(item.response, OTHER_PAYLOAD_TYPE, 0);
             return item.response;
           }),
@@ -120,6 +127,17 @@ export class AsapPipeline {
     return typeof marked === 'boolean' ? refuse(marked) : Promise.resolve(marked).then(refuse);
   }
 
+  /**
+   * The ambient context (logs, outbound calls) of `envelope`'s dispatch: its id, and as the
+   * correlation id the HTTP request's, else the envelope's `correlation_id`, else its id.
+   */
+  dispatchContext(envelope: Envelope, correlationId?: string): BatonContext {
+    return {
+      envelopeId: envelope.id,
+      correlationId: correlationId ?? envelope.correlation_id ?? envelope.id,
+    };
+  }
+
   /** The context a handler of `envelope` runs with. */
   context(envelope: Envelope, signal: AbortSignal = this.#options.signal): AsapHandlerContext {
     return new HandlerContext(envelope, signal, this.#options);
@@ -141,7 +159,7 @@ export class AsapPipeline {
     return response;
   }
 
-  #dispatch(request: JsonRpcRequest): MaybePromise<JsonRpcResponse> {
+  #dispatch(request: JsonRpcRequest, correlationId: string | undefined): MaybePromise<JsonRpcResponse> {
     const started = performance.now();
     const checked = this.#checkEnvelope(request);
     if (!checked.ok) return this.#answered(checked.response, OTHER_PAYLOAD_TYPE, started);
@@ -151,15 +169,60 @@ export class AsapPipeline {
       return Promise.resolve(refused).then((response) =>
         response
           ? this.#answered(response, OTHER_PAYLOAD_TYPE, started)
-          : this.#run(request, envelope, started),
+          : this.#runInContext(request, envelope, started, correlationId),
       );
     }
     if (refused) return this.#answered(refused, OTHER_PAYLOAD_TYPE, started);
-    return this.#run(request, envelope, started);
+    return this.#runInContext(request, envelope, started, correlationId);
+  }
+
+  /** `#run` with the envelope's ids in the ambient context: every line logged meanwhile has them. */
+  #runInContext(
+    request: JsonRpcRequest,
+    envelope: Envelope,
+    started: number,
+    correlationId: string | undefined,
+  ): MaybePromise<JsonRpcResponse> {
+    const { tracer } = this.#options;
+    return runWithContext(this.dispatchContext(envelope, correlationId), () =>
+      tracer === undefined
+        ? this.#run(request, envelope, started)
+        : this.#runTraced(tracer, request, envelope, started),
+    );
+  }
+
+  /** `#run` inside an `asap.dispatch` span, which ends with the answer. */
+  #runTraced(
+    tracer: Tracer,
+    request: JsonRpcRequest,
+    envelope: Envelope,
+    started: number,
+  ): MaybePromise<JsonRpcResponse> {
+    const span = startDispatchSpan(tracer, envelope);
+    let answer: MaybePromise<JsonRpcResponse>;
+    try {
+      answer = runInSpan(span, () => this.#run(request, envelope, started));
+    } catch (error) {
+      failSpan(span, error);
+      throw error;
+    }
+    if (!isPromise(answer)) return endDispatchSpan(span, answer);
+    return answer.then(
+      (response) => endDispatchSpan(span, response),
+      (error: unknown) => {
+        failSpan(span, error);
+        throw error;
+      },
+    );
   }
 
   /** Steps 17–20: dispatch to the payload type's handler, and its answer or failure. */
   #run(request: JsonRpcRequest, envelope: Envelope, started: number): MaybePromise<JsonRpcResponse> {
+    const { logger } = this.#options;
+    // Per-request lines are debug: at info they would be most of a busy server's log volume.
+    if (logger.isLevelEnabled('debug')) {
+      logger.debug({ payload_type: envelope.payload_type, sender: envelope.sender }, 'asap.request.received');
+    }
     const handler = this.#options.registry.handler(envelope.payload_type);
     if (!handler) {
       return this.#answered(
@@ -188,7 +251,19 @@ export class AsapPipeline {
   }
 
   #answered(response: JsonRpcResponse, payloadType: string, started: number): JsonRpcResponse {
-    this.#options.metrics?.request(response, payloadType, seconds(started));
+    const elapsed = seconds(started);
+    this.#options.metrics?.request(response, payloadType, elapsed);
+    const { logger } = this.#options;
+    if (logger.isLevelEnabled('debug')) {
+      logger.debug(
+        {
+          payload_type: payloadType,
+          status: 'result' in response ? 'ok' : response.error.code,
+          duration_ms: Math.round(elapsed * 1e6) / 1000,
+        },
+        'asap.request.processed',
+      );
+    }
     return response;
   }
 }
@@ -210,14 +285,10 @@ class HandlerContext implements AsapHandlerContext {
     return this.#options.manifest();
   }
 
-  // A pino child costs more than most handlers that never log.
+  // A pino child costs more than most handlers that never log. The envelope id, correlation id
+  // and trace id come from the ambient context the handler runs in (see the logger's mixin).
   get logger(): Logger {
-    const { id, payload_type, trace_id } = this.#envelope;
-    this.#logger ??= this.#options.logger.child({
-      envelope_id: id,
-      payload_type,
-      trace_id: trace_id ?? undefined,
-    });
+    this.#logger ??= this.#options.logger.child({ payload_type: this.#envelope.payload_type });
     return this.#logger;
   }
 

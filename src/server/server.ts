@@ -15,6 +15,7 @@ import { Registry } from 'prom-client';
 import { restPlugin, type RestOptions } from '../api/index.ts';
 import type { BatonConfig } from '../config/index.ts';
 import type { Engine } from '../engine/index.ts';
+import { collectProcessMetrics, EngineMetrics } from '../observability/index.ts';
 import {
   ASAP_DEFAULT_TRANSPORT_VERSION,
   ASAP_VERSION_HEADER,
@@ -30,6 +31,10 @@ import { AsapServerMetrics, metricsPlugin } from './metrics.ts';
 import { AsapPipeline } from './pipeline.ts';
 import { PayloadHandlerRegistry, type AsapHandler, type AsapStreamingHandler } from './registry.ts';
 import { MemoryNonceStore, type NonceStore } from './replay.ts';
+import { addServerSpans } from './tracing.ts';
+import type { TracerProvider } from '@opentelemetry/api';
+import { resolveTracer } from '../observability/tracing.ts';
+import { requestContextHook } from './request-context.ts';
 
 /** The configuration keys the server reads (see `baton config --docs`). */
 export type ServerConfig = Pick<
@@ -50,14 +55,20 @@ export interface ServerOptions {
   /** Baton's own payload handlers (`task.request`, `task.cancel`, `state_query`, `state_restore`); `false` for none. */
   batonHandlers?: BatonHandlerOptions | false;
   /**
-   * Where the server's Prometheus metrics go, served at `/metrics` and `/asap/metrics`
-   * (default: a registry of this server's own).
+   * Where the server's Prometheus metrics go (ASAP, engine, process), served at `/metrics` and
+   * `/asap/metrics` with those of `engine.metrics` (its HTTP client's); default: a registry of this
+   * server's own. Pass the engine's registry to have all of them in one.
    */
   metrics?: Registry;
   /** The REST API under `/api/v1`, its OpenAPI document and docs UI; `false` for none. */
   rest?: RestOptions | false;
   /** Clock in epoch ms, for tests (timestamp window, nonce TTL, uptime). */
   now?: () => number;
+  /**
+   * Where the server's spans go (HTTP server spans, `asap.dispatch`). Default: the engine's
+   * (`engine.tracerProvider`); without one, no spans and no tracing hooks at all.
+   */
+  tracerProvider?: TracerProvider;
 }
 
 /** `server.asap`: the payload handler registry and the manifest. */
@@ -112,6 +123,11 @@ export function createServer(options: ServerOptions): FastifyInstance {
     bodyLimit: config.maxRequestBytes,
   }) as unknown as FastifyInstance;
 
+  const tracer =
+    options.tracerProvider === undefined ? options.engine.tracer : resolveTracer(options.tracerProvider);
+  // On the root, before any plugin: every route gets a server span.
+  if (tracer !== undefined) addServerSpans(app, tracer);
+
   const closing = new AbortController();
   const registry = new PayloadHandlerRegistry();
   const manifest = new ManifestSource(options.engine, {
@@ -121,6 +137,8 @@ export function createServer(options: ServerOptions): FastifyInstance {
   });
   const currentManifest = (): Manifest => manifest.current().manifest;
   const metricsRegistry = options.metrics ?? new Registry();
+  collectProcessMetrics(metricsRegistry);
+  const engineMetrics = new EngineMetrics(options.engine, metricsRegistry, { now });
   const pipeline = new AsapPipeline({
     metrics: new AsapServerMetrics(metricsRegistry, now),
     registry,
@@ -131,6 +149,7 @@ export function createServer(options: ServerOptions): FastifyInstance {
     debug: config.debug,
     logger,
     signal: closing.signal,
+    ...(tracer === undefined ? {} : { tracer }),
   });
 
   app.decorate('asap', {
@@ -144,6 +163,7 @@ export function createServer(options: ServerOptions): FastifyInstance {
   // Waiting handlers and open streams answer at once, so close() does not wait for them.
   app.addHook('preClose', (done) => {
     closing.abort();
+    engineMetrics.close();
     done();
   });
 
@@ -159,8 +179,9 @@ export function createServer(options: ServerOptions): FastifyInstance {
   // sends the default. (A hook on the root would cost the ASAP hot path a hook run per request.)
   void app.register(async (operator) => {
     operator.addHook('onRequest', defaultVersionHeader);
+    operator.addHook('preHandler', requestContextHook);
     await operator.register(healthPlugin, { manifest: currentManifest, now, engine: options.engine });
-    await operator.register(metricsPlugin, { registry: metricsRegistry });
+    await operator.register(metricsPlugin, { registries: [metricsRegistry, options.engine.metrics] });
     if (options.rest !== false) {
       await operator.register(restPlugin, {
         ...options.rest,

@@ -58,6 +58,8 @@ export interface TaskRow {
   input: unknown;
   error: StoredError | null;
   idempotencyKey: string | null;
+  /** The W3C traceparent its steps' spans continue (set when tracing was on at creation). */
+  traceparent: string | null;
   createdAt: number;
   startedAt: number | null;
   finishedAt: number | null;

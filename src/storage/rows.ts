@@ -47,6 +47,7 @@ export function taskValues(task: TaskRow): SqlValue[] {
     task.startedAt,
     task.finishedAt,
     task.updatedAt,
+    task.traceparent,
   ];
 }
 
@@ -149,6 +150,7 @@ export function rowReaders(
       startedAt: numberOrNull(row.started_at),
       finishedAt: numberOrNull(row.finished_at),
       updatedAt: Number(row.updated_at),
+      traceparent: textOrNull(row.traceparent),
     }),
     step: (row) => ({
       id: Number(row.id),

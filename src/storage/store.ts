@@ -36,7 +36,7 @@ export interface ClaimRequest {
 /** A claimed step with everything its handler needs. */
 export interface ClaimedStep {
   step: StepRow;
-  task: Pick<TaskRow, 'id' | 'namespace' | 'name' | 'version' | 'input'>;
+  task: Pick<TaskRow, 'id' | 'namespace' | 'name' | 'version' | 'input' | 'traceparent'>;
   /** Results of the steps it depends on, by step name. */
   results: Record<string, unknown>;
 }

@@ -10,6 +10,12 @@ export interface BatonContext {
   readonly correlationId?: string;
   /** The W3C `traceparent` of the current span; outbound calls keep its trace id. */
   readonly traceparent?: string;
+  /** The task the running code works for; logged as `task_id`. */
+  readonly taskId?: string;
+  /** The step of `taskId` being run; logged as `step`. */
+  readonly step?: string;
+  /** The ASAP envelope being dispatched; logged as `envelope_id`. */
+  readonly envelopeId?: string;
 }
 
 const storage = new AsyncLocalStorage<BatonContext>();

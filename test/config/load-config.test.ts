@@ -73,6 +73,12 @@ const LAYER_VALUES = {
   ],
   templatesDir: [['./file-templates', './env-templates', './flag-templates']],
   handlers: [['./file-handlers.ts', './env-handlers.ts', './flag-handlers.ts']],
+  otelExporter: [
+    ['otlp', 'console', 'OTLP'],
+    ['otlp', 'console', 'otlp'],
+  ],
+  otelEndpoint: [['http://file:4318/v1/traces', 'https://env/v1/traces', 'http://flag:4318/v1/traces']],
+  otelServiceName: [['file-service', 'env-service', 'flag-service']],
   debug: [
     ['yes', 'false', '1'],
     [true, false, true],
@@ -129,6 +135,9 @@ describe('layer precedence: defaults < file < env < flags, key by key', () => {
       shutdownTimeoutMs: 10_000,
       templatesDir: undefined,
       handlers: undefined,
+      otelExporter: 'none',
+      otelEndpoint: 'http://localhost:4318/v1/traces',
+      otelServiceName: 'baton',
       debug: false,
     });
     for (const key of CONFIG_KEY_NAMES) assert.deepEqual(sources[key], { layer: 'default' }, key);

@@ -58,6 +58,9 @@ const BAD_VALUES: Record<ConfigKey, readonly string[]> = {
   shutdownTimeoutMs: ['-1', '600001'],
   templatesDir: ['  '],
   handlers: ['  '],
+  otelExporter: ['jaeger', 'zipkin'],
+  otelEndpoint: ['grpc://h:4317', 'localhost:4318/v1/traces'],
+  otelServiceName: ['   '],
   debug: ['enabled'],
 };
 

@@ -29,7 +29,13 @@ interface StepSketch {
 /** A task draft in the shape the engine builds, with root steps ready at `now`. */
 export function sketchTask(
   steps: StepSketch[],
-  options: { now?: number; input?: unknown; idempotencyKey?: string; name?: string } = {},
+  options: {
+    now?: number;
+    input?: unknown;
+    idempotencyKey?: string;
+    name?: string;
+    traceparent?: string;
+  } = {},
 ): TaskDraft {
   const now = options.now ?? T0;
   const task: TaskRow = {
@@ -41,6 +47,7 @@ export function sketchTask(
     input: options.input ?? { n: 1 },
     error: null,
     idempotencyKey: options.idempotencyKey ?? null,
+    traceparent: options.traceparent ?? null,
     createdAt: now,
     startedAt: null,
     finishedAt: null,
@@ -191,6 +198,26 @@ export function storeContract(name: string, factory: StoreFactory): void {
       const bad = sketchTask([{ name: 'a' }, { name: 'a' }]);
       await assert.rejects(store.createTasks([good, bad]));
       assert.equal(await store.getTask(good.task.id), undefined);
+    });
+
+    test("a task's traceparent is stored, read back, kept by updates and handed to its claimed steps", async () => {
+      const traceparent = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+      const { state } = await createOne(store, sketchTask([{ name: 'a' }], { traceparent }));
+      assert.equal(state.task.traceparent, traceparent);
+      const plain = await createOne(store, sketchTask([{ name: 'a' }]));
+      assert.equal(plain.state.task.traceparent, null);
+      const { claimed } = await store.claimSteps({
+        workerId: 'w1',
+        limit: 10,
+        handlers: [HANDLER],
+        now: T0 + 5,
+        leaseMs: 1000,
+      });
+      const byTask = new Map(claimed.map((c) => [c.task.id, c.task.traceparent]));
+      assert.equal(byTask.get(state.task.id), traceparent);
+      assert.equal(byTask.get(plain.state.task.id), null);
+      await store.updateTasks([state.task.id], (s) => ({ task: { ...s.task, status: 'cancelled' } }));
+      assert.equal((await store.getTask(state.task.id))!.task.traceparent, traceparent);
     });
 
     test('claimSteps leases runnable steps of known handlers, starts the task, passes input and dependency results', async () => {

@@ -31,7 +31,7 @@ storeContract('sqlite file (WAL)', {
 test('a file store uses WAL and records applied migrations', async () => {
   const path = join(mkdtempSync(join(tmpdir(), 'baton-sqlite-')), 'nested', 'baton.db');
   const store = new SqliteStore({ path });
-  const migrations = ['0001_init', '0002_asap_state', '0003_step_replays'];
+  const migrations = ['0001_init', '0002_asap_state', '0003_step_replays', '0004_task_traceparent'];
   assert.deepEqual((await store.migrate()).applied, migrations);
   await store.close();
   const db = new DatabaseSync(path);

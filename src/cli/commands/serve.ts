@@ -8,6 +8,7 @@ import { createServer } from '../../server/index.ts';
 import type { RegisterCommand } from '../context.ts';
 import { definitionSources, loadDefinitions, shutdownSignal } from '../definitions.ts';
 import { engineOptionsFrom } from '../engine-options.ts';
+import { processTracing } from '../tracing.ts';
 
 interface ServeOptions {
   readonly migrate: boolean;
@@ -27,7 +28,13 @@ export const registerServeCommand: RegisterCommand = (program, context) => {
     .action(async (options: ServeOptions, command: Command) => {
       const { config } = context.resolveConfig(command);
       const stopping = shutdownSignal();
-      const engine = await createEngine(engineOptionsFrom(config, { migrate: options.migrate }));
+      const tracing = await processTracing(config);
+      const engine = await createEngine(
+        engineOptionsFrom(config, { migrate: options.migrate, tracerProvider: tracing?.provider }),
+      ).catch(async (error: unknown) => {
+        await tracing?.shutdown();
+        throw error;
+      });
       const log = engine.logger;
       let app: FastifyInstance | undefined;
       try {
@@ -57,6 +64,7 @@ export const registerServeCommand: RegisterCommand = (program, context) => {
         stopping.cancel();
         await app?.close();
         await engine.close({ timeoutMs: config.shutdownTimeoutMs });
+        await tracing?.shutdown(); // last: flushes the spans of the shutdown too
       }
     });
 };

@@ -5,6 +5,7 @@ import { ValidationError } from '../../util/errors.ts';
 import type { RegisterCommand } from '../context.ts';
 import { loadDefinitions, shutdownSignal } from '../definitions.ts';
 import { engineOptionsFrom } from '../engine-options.ts';
+import { processTracing } from '../tracing.ts';
 
 interface WorkerOptions {
   readonly migrate: boolean;
@@ -33,7 +34,13 @@ export const registerWorkerCommand: RegisterCommand = (program, context) => {
         );
       }
       const stopping = shutdownSignal();
-      const engine = await createEngine(engineOptionsFrom(config, { migrate: options.migrate }));
+      const tracing = await processTracing(config);
+      const engine = await createEngine(
+        engineOptionsFrom(config, { migrate: options.migrate, tracerProvider: tracing?.provider }),
+      ).catch(async (error: unknown) => {
+        await tracing?.shutdown();
+        throw error;
+      });
       try {
         await loadDefinitions(engine, config, context.io.cwd);
         engine.startWorkers();
@@ -50,6 +57,7 @@ export const registerWorkerCommand: RegisterCommand = (program, context) => {
       } finally {
         stopping.cancel();
         await engine.close({ timeoutMs: config.shutdownTimeoutMs });
+        await tracing?.shutdown(); // last: flushes the spans of the shutdown too
       }
     });
 };

@@ -20,7 +20,8 @@
  * Code handlers that need more use `createAsapClient` from `baton/client` with `ctx.http`.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { AsapClient, redactUrl, type HttpClient } from '../../client/index.ts';
+import { AsapClient, currentContext, redactUrl, type HttpClient } from '../../client/index.ts';
+import { parseTraceparent } from '../../client/trace.ts';
 import {
   isAsapError,
   type AsapError,
@@ -104,6 +105,7 @@ function prepare(context: StepContext, config: AsapStepConfig): RemoteCall {
     context,
     request: {
       ...(recipient === undefined ? {} : { recipient }),
+      ...envelopeTrace(),
       payload_type: 'task.request',
       payload: {
         conversation_id: `conv_${context.task.id}`,
@@ -120,6 +122,16 @@ function prepare(context: StepContext, config: AsapStepConfig): RemoteCall {
       timeouts: { headersMs: requestTimeoutMs, totalMs: requestTimeoutMs + ANSWER_SLACK_MS },
     },
   };
+}
+
+/**
+ * The current trace for the envelope (asap-wire §1): `trace_id` and `extensions.span_id` of the
+ * current span (the step's), so that the receiving agent continues this trace even when the HTTP
+ * `traceparent` does not reach it. Nothing when there is no current trace.
+ */
+function envelopeTrace(): { trace_id: string; extensions: { span_id: string } } | Record<string, never> {
+  const parent = parseTraceparent(currentContext()?.traceparent);
+  return parent === undefined ? {} : { trace_id: parent.traceId, extensions: { span_id: parent.spanId } };
 }
 
 interface Outcome {

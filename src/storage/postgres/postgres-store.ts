@@ -557,6 +557,7 @@ function lockedTask(row: Row): TaskRow {
     started_at: row.task_started_at,
     finished_at: row.task_finished_at,
     updated_at: row.task_updated_at,
+    traceparent: row.task_traceparent,
   });
 }
 
@@ -572,6 +573,7 @@ function claimedSteps(rows: readonly Row[], now: number): { claimed: ClaimedStep
       name: String(row.task_name),
       version: String(row.task_version),
       input: row.task_input ?? null,
+      traceparent: typeof row.task_traceparent === 'string' ? row.task_traceparent : null,
     };
     tasks.set(id, task);
   }

@@ -20,7 +20,7 @@ export function columns(rows: readonly SqlValue[][], width: number): SqlValue[][
 }
 
 /** Column counts of the shared tuples in `../rows.ts`. */
-export const TASK_INSERT_WIDTH = 12;
+export const TASK_INSERT_WIDTH = 13;
 export const TASK_UPDATE_WIDTH = 6;
 export const STEP_INSERT_WIDTH = 15;
 export const STEP_UPDATE_WIDTH = 11;

@@ -37,7 +37,7 @@ function insertEvents(s: string, from: number): string {
 }
 
 const TASK_COLUMNS = `id, namespace, name, version, status, input, error, idempotency_key, created_at,
-  started_at, finished_at, updated_at`;
+  started_at, finished_at, updated_at, traceparent`;
 const TASK_TYPES = [
   'text',
   'text',
@@ -51,6 +51,7 @@ const TASK_TYPES = [
   'bigint',
   'bigint',
   'bigint',
+  'text',
 ];
 
 const STEP_INSERT_COLUMNS = `position, name, handler, spec, status, attempts, run_at, lease_owner,
@@ -58,6 +59,10 @@ const STEP_INSERT_COLUMNS = `position, name, handler, spec, status, attempts, ru
 const STEP_INSERT_TYPES = ['int', 'text', 'text', 'jsonb', 'text', 'int', 'bigint', 'text', 'bigint'];
 /** started_at, finished_at, result, error, replays: the tail shared by inserts and updates. */
 const STEP_TAIL_TYPES = ['bigint', 'bigint', 'jsonb', 'jsonb', 'int'];
+
+// createTasks' parameters: the task arrays from $1, then the step arrays, then the event arrays.
+const STEP_ARRAYS_FROM = TASK_TYPES.length + 1;
+const STEP_ARRAY_COUNT = 1 + STEP_INSERT_TYPES.length + STEP_TAIL_TYPES.length;
 
 function sql(s: string) {
   return {
@@ -79,7 +84,7 @@ function sql(s: string) {
         RETURNING *
       ), new_steps AS (
         INSERT INTO ${s}.steps (task_id, ${STEP_INSERT_COLUMNS})
-        SELECT * FROM unnest(${arrays(['text', ...STEP_INSERT_TYPES, ...STEP_TAIL_TYPES], 13)})
+        SELECT * FROM unnest(${arrays(['text', ...STEP_INSERT_TYPES, ...STEP_TAIL_TYPES], STEP_ARRAYS_FROM)})
           AS u(task_id, ${STEP_INSERT_COLUMNS})
         WHERE task_id IN (SELECT id FROM inserted)
         RETURNING *
@@ -87,7 +92,7 @@ function sql(s: string) {
         SELECT task_id, jsonb_agg(new_steps ORDER BY position) AS steps FROM new_steps GROUP BY task_id
       ), new_events AS (
         INSERT INTO ${s}.events (${EVENT_COLUMNS})
-        SELECT ${EVENT_COLUMNS} FROM unnest(${arrays([...EVENT_TYPES, 'bigint'], 28)})
+        SELECT ${EVENT_COLUMNS} FROM unnest(${arrays([...EVENT_TYPES, 'bigint'], STEP_ARRAYS_FROM + STEP_ARRAY_COUNT)})
           WITH ORDINALITY AS e(${EVENT_COLUMNS}, draft_n, n)
         WHERE draft_n IN (SELECT d.n FROM draft d WHERE d.id IN (SELECT id FROM inserted))
         ORDER BY n
@@ -172,6 +177,7 @@ function sql(s: string) {
       )
       SELECT c.*,
         t.namespace AS task_namespace, t.name AS task_name, t.version AS task_version,
+        t.traceparent AS task_traceparent,
         row_number() OVER (PARTITION BY c.task_id ORDER BY c.id) = 1 AS first_of_task,
         CASE WHEN row_number() OVER (PARTITION BY c.task_id ORDER BY c.id) = 1 THEN t.input END AS task_input,
         (SELECT jsonb_object_agg(d.name, d.result) FROM ${s}.steps d
@@ -227,7 +233,8 @@ function sql(s: string) {
           AS task_input,
         t.error AS task_error, t.idempotency_key AS task_idempotency_key,
         t.created_at AS task_created_at, t.started_at AS task_started_at,
-        t.finished_at AS task_finished_at, t.updated_at AS task_updated_at
+        t.finished_at AS task_finished_at, t.updated_at AS task_updated_at,
+        t.traceparent AS task_traceparent
       FROM locked_tasks t LEFT JOIN locked_steps st ON st.task_id = t.id
       ORDER BY t.id, st.position`,
 

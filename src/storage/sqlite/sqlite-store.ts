@@ -396,6 +396,7 @@ function claimedTask(row: Row): ClaimedStep['task'] {
     name: String(row.name),
     version: String(row.version),
     input: parseJsonText(row.input),
+    traceparent: typeof row.traceparent === 'string' ? row.traceparent : null,
   };
 }
 

@@ -12,7 +12,7 @@ export interface Prepared {
 /** Every hot-path statement, prepared once per connection. */
 const SQL = {
   insertTask: `INSERT INTO tasks (id, namespace, name, version, status, input, error, idempotency_key,
-    created_at, started_at, finished_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    created_at, started_at, finished_at, updated_at, traceparent) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   insertStep: `INSERT INTO steps (task_id, position, name, handler, spec, status, attempts, run_at,
     lease_owner, lease_until, started_at, finished_at, result, error, replays)
     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -39,7 +39,7 @@ const SQL = {
     RETURNING *`,
   startTasks: `UPDATE tasks SET status = 'running', started_at = ?, updated_at = ?
     WHERE id IN (SELECT value FROM json_each(?)) AND status = 'pending' RETURNING id`,
-  tasksForClaim: `SELECT id, namespace, name, version, input FROM tasks
+  tasksForClaim: `SELECT id, namespace, name, version, input, traceparent FROM tasks
     WHERE id IN (SELECT value FROM json_each(?))`,
   renewLease: `UPDATE steps SET lease_until = ?
     WHERE id = ? AND status = 'running' AND attempts = ? AND lease_owner = ?`,

@@ -1,0 +1,3 @@
+-- The W3C traceparent a task's steps continue (OpenTelemetry tracing, SPEC §7): the span that
+-- created the task. NULL when tracing was off at creation; steps then start no trace of their own.
+ALTER TABLE tasks ADD COLUMN traceparent TEXT;
