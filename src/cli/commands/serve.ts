@@ -3,12 +3,10 @@ import type { Command } from 'commander';
 import type { FastifyInstance } from 'fastify';
 import { redactUrl, type BatonConfig } from '../../config/index.ts';
 import { BatonError } from '../../util/errors.ts';
-import { createEngine } from '../../engine/index.ts';
 import { createServer } from '../../server/index.ts';
 import type { RegisterCommand } from '../context.ts';
 import { definitionSources, loadDefinitions, shutdownSignal } from '../definitions.ts';
-import { engineOptionsFrom } from '../engine-options.ts';
-import { processTracing } from '../tracing.ts';
+import { openProcessEngine } from '../process-engine.ts';
 
 interface ServeOptions {
   readonly migrate: boolean;
@@ -28,13 +26,7 @@ export const registerServeCommand: RegisterCommand = (program, context) => {
     .action(async (options: ServeOptions, command: Command) => {
       const { config } = context.resolveConfig(command);
       const stopping = shutdownSignal();
-      const tracing = await processTracing(config);
-      const engine = await createEngine(
-        engineOptionsFrom(config, { migrate: options.migrate, tracerProvider: tracing?.provider }),
-      ).catch(async (error: unknown) => {
-        await tracing?.shutdown();
-        throw error;
-      });
+      const { engine, close } = await openProcessEngine(config, { migrate: options.migrate });
       const log = engine.logger;
       let app: FastifyInstance | undefined;
       try {
@@ -63,8 +55,7 @@ export const registerServeCommand: RegisterCommand = (program, context) => {
       } finally {
         stopping.cancel();
         await app?.close();
-        await engine.close({ timeoutMs: config.shutdownTimeoutMs });
-        await tracing?.shutdown(); // last: flushes the spans of the shutdown too
+        await close();
       }
     });
 };

@@ -1,11 +1,9 @@
 import type { Command } from 'commander';
 import { redactUrl } from '../../config/index.ts';
-import { createEngine } from '../../engine/index.ts';
 import { ValidationError } from '../../util/errors.ts';
 import type { RegisterCommand } from '../context.ts';
 import { loadDefinitions, shutdownSignal } from '../definitions.ts';
-import { engineOptionsFrom } from '../engine-options.ts';
-import { processTracing } from '../tracing.ts';
+import { openProcessEngine } from '../process-engine.ts';
 
 interface WorkerOptions {
   readonly migrate: boolean;
@@ -34,13 +32,7 @@ export const registerWorkerCommand: RegisterCommand = (program, context) => {
         );
       }
       const stopping = shutdownSignal();
-      const tracing = await processTracing(config);
-      const engine = await createEngine(
-        engineOptionsFrom(config, { migrate: options.migrate, tracerProvider: tracing?.provider }),
-      ).catch(async (error: unknown) => {
-        await tracing?.shutdown();
-        throw error;
-      });
+      const { engine, close } = await openProcessEngine(config, { migrate: options.migrate });
       try {
         await loadDefinitions(engine, config, context.io.cwd);
         engine.startWorkers();
@@ -56,8 +48,7 @@ export const registerWorkerCommand: RegisterCommand = (program, context) => {
         engine.logger.info({ worker_id: engine.workerId }, 'engine.worker.stopping');
       } finally {
         stopping.cancel();
-        await engine.close({ timeoutMs: config.shutdownTimeoutMs });
-        await tracing?.shutdown(); // last: flushes the spans of the shutdown too
+        await close();
       }
     });
 };
