@@ -28,6 +28,7 @@ import {
   writeSection,
   type Column,
 } from './lib/index.ts';
+import { ECHO_AGENT, startEchoServer } from './lib/asap-echo.ts';
 import { forkServer, reportPort, serverCpu, type ChildServer } from './lib/child-server.ts';
 import { load as loadServer, loadGenerator, UNIQUE_MARK, wrkVersion } from './lib/load.ts';
 
@@ -38,7 +39,7 @@ const SLICES = envInt('BENCH_ASAP_SLICES', 4);
 const SLICE_SECONDS = Math.max(1, Math.round(SECONDS / SLICES));
 const WARMUP_SECONDS = 2;
 const BARS = { fastify: 0.6, a2a: 2 };
-const AGENT = 'urn:asap:agent:bench-echo';
+const AGENT = ECHO_AGENT;
 const CLIENT = 'urn:asap:agent:bench-client';
 /** The task input every system echoes back: a small order, as a typical skill call carries. */
 const INPUT = {
@@ -161,26 +162,8 @@ function echoReply(envelope: { id: string; sender: string; payload: { input: unk
   };
 }
 
-async function serveBaton(requireNonce: boolean): Promise<number> {
-  const { createEngine } = await import('../src/engine/index.ts');
-  const { createServer } = await import('../src/server/index.ts');
-  const logger = pino({ level: 'silent' });
-  const engine = await createEngine({ store: 'sqlite::memory:', logger });
-  const app = createServer({
-    engine,
-    logger,
-    batonHandlers: false,
-    config: { agentId: AGENT, requireNonce, publicUrl: 'http://127.0.0.1/' },
-  });
-  app.asap.register('task.request', (envelope, context) =>
-    context.reply('task.response', {
-      task_id: 'tsk_echo',
-      status: 'completed',
-      result: (envelope.payload as { input: unknown }).input,
-    }),
-  );
-  await app.listen({ host: '127.0.0.1', port: 0 });
-  return (app.server.address() as AddressInfo).port;
+function serveBaton(requireNonce: boolean): Promise<number> {
+  return startEchoServer({ logger: pino({ level: 'silent' }), requireNonce });
 }
 
 async function serveFastify(): Promise<number> {

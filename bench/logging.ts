@@ -12,13 +12,13 @@
  * with one JSON line; `logging_overhead_pct` is the larger of the two overheads (target ≤ 5 %).
  */
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino, type Logger } from 'pino';
 import { createEngine } from '../src/engine/index.ts';
 import { createLogger } from '../src/observability/index.ts';
 import { defineBenchWorkflows, timeDrain, type Shape } from './baton.ts';
+import { ECHO_AGENT, startEchoServer } from './lib/asap-echo.ts';
 import { forkServer, serverCpu, type ChildServer } from './lib/child-server.ts';
 import { describeMachine, envInt, formatNumber, median } from './lib/index.ts';
 import { load, loadGenerator } from './lib/load.ts';
@@ -30,7 +30,7 @@ const SLICES = envInt('BENCH_LOGGING_SLICES', 2);
 const TASKS = envInt('BENCH_LOGGING_TASKS', 5_000);
 const CONCURRENCY = envInt('BENCH_LOGGING_CONCURRENCY', 256);
 const OUT = process.env.BENCH_LOGGING_OUT ?? '/tmp/logging-bench.md';
-const AGENT = 'urn:asap:agent:bench-echo';
+const AGENT = ECHO_AGENT;
 const CLIENT = 'urn:asap:agent:bench-client';
 const VARIANTS = ['silent', 'info'] as const;
 type Variant = (typeof VARIANTS)[number];
@@ -55,24 +55,10 @@ function asapBody(): string {
  * so far (µs, as `serverCpu` expects).
  */
 async function serveBaton(file: string): Promise<void> {
-  const { createServer } = await import('../src/server/index.ts');
   const logger = createLogger({ level: 'info', destination: file });
-  const engine = await createEngine({ store: 'sqlite::memory:', logger });
-  const app = createServer({
-    engine,
-    batonHandlers: false,
-    config: { agentId: AGENT, publicUrl: 'http://127.0.0.1/' },
-  });
-  app.asap.register('task.request', (envelope, context) =>
-    context.reply('task.response', {
-      task_id: 'tsk_echo',
-      status: 'completed',
-      result: (envelope.payload as { input: unknown }).input,
-    }),
-  );
-  await app.listen({ host: '127.0.0.1', port: 0 });
+  const port = await startEchoServer({ logger });
   logger.info('bench.server.listening');
-  process.send?.((app.server.address() as AddressInfo).port);
+  process.send?.(port);
   process.on('message', (message: { level?: Variant } | string) => {
     if (typeof message === 'object' && message.level !== undefined) {
       logger.level = message.level;

@@ -11,7 +11,7 @@ import autocannon from 'autocannon';
 export interface LoadRequest {
   url: string;
   headers: Record<string, string>;
-  /** The body; with `unique`, each `@@N@@` in it is replaced by a counter per request. */
+  /** The body; with `unique`, each `@@N@@` in it is replaced by an id unique to the request. */
   body: string;
   unique?: boolean;
   connections: number;
@@ -87,12 +87,14 @@ async function withWrk(request: LoadRequest): Promise<LoadResult> {
 }
 
 async function withAutocannon(request: LoadRequest): Promise<LoadResult> {
+  // A prefix per run, as for wrk: a counter alone would repeat the nonces of the previous slice.
+  const prefix = randomUUID();
   let counter = 0;
   const body = request.unique
     ? {
         setupRequest: (built: object) => ({
           ...built,
-          body: request.body.replaceAll(UNIQUE_MARK, `u${++counter}`),
+          body: request.body.replaceAll(UNIQUE_MARK, `${prefix}-${++counter}`),
         }),
       }
     : { body: request.body };

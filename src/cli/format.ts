@@ -11,6 +11,12 @@ export function formatDuration(ms: number): string {
   return `${Math.floor(minutes / 60)}h${String(minutes % 60).padStart(2, '0')}m`;
 }
 
+/** `text` on one line, cut to `max` characters with an ellipsis. */
+export function truncate(text: string, max: number): string {
+  const line = text.replace(/\s*[\r\n\t]\s*/g, ' ');
+  return line.length <= max ? line : `${line.slice(0, Math.max(0, max - 1))}…`;
+}
+
 /** Milliseconds between two ISO times, `to` defaulting to `now`; null without a start. */
 export function elapsedMs(from: string | null, to: string | null, now: number): number | null {
   if (from === null) return null;

@@ -6,7 +6,7 @@
 import type { StepView, TaskView } from '../engine/index.ts';
 import { isFinished } from '../server/handlers/tasks.ts';
 import type { OutputStream } from './context.ts';
-import { elapsedMs, formatDuration, type Paint } from './format.ts';
+import { elapsedMs, formatDuration, truncate, type Paint } from './format.ts';
 
 export interface ProgressDisplay {
   /** Shows the task as it is now. */
@@ -217,9 +217,4 @@ function nameWidth(task: TaskView): number {
 
 function stepCount(task: TaskView): string {
   return `${task.steps.length} step${task.steps.length === 1 ? '' : 's'} (${task.steps.map((step) => step.name).join(', ')})`;
-}
-
-function truncate(text: string, max: number): string {
-  const line = text.replace(/\s*[\r\n\t]\s*/g, ' ');
-  return line.length <= max ? line : `${line.slice(0, Math.max(0, max - 1))}…`;
 }

@@ -8,7 +8,7 @@ import type {
   Template,
 } from '../engine/index.ts';
 import type { AnalyzedTask } from './backend/index.ts';
-import { elapsedMs, formatDuration } from './format.ts';
+import { elapsedMs, formatDuration, truncate } from './format.ts';
 import { formatTable } from './table.ts';
 
 const NONE = '-';
@@ -132,8 +132,7 @@ function more(nextCursor: string | null): string {
 }
 
 function cell(text: string): string {
-  const line = text.replace(/\s*[\r\n\t]\s*/g, ' ');
-  return line.length <= CELL_CHARS ? line : `${line.slice(0, CELL_CHARS - 1)}…`;
+  return truncate(text, CELL_CHARS);
 }
 
 function indent(text: string): string {

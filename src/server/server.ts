@@ -11,6 +11,7 @@ import {
   type FastifyRequest,
 } from 'fastify';
 import { pino, type Logger } from 'pino';
+import { withoutUndefined } from '../util/defined.ts';
 import { Registry } from 'prom-client';
 import { restPlugin, type RestOptions } from '../api/index.ts';
 import type { BatonConfig } from '../config/index.ts';
@@ -111,7 +112,7 @@ export const DEFAULT_SERVER_CONFIG: ServerConfig = {
  * await app.listen({ port: 8080 });
  */
 export function createServer(options: ServerOptions): FastifyInstance {
-  const config: ServerConfig = { ...DEFAULT_SERVER_CONFIG, ...definedOf(options.config ?? {}) };
+  const config: ServerConfig = { ...DEFAULT_SERVER_CONFIG, ...withoutUndefined(options.config ?? {}) };
   const logger = options.logger ?? options.engine.logger ?? pino({ level: 'warn' });
   const now = options.now ?? Date.now;
   const app = fastify({
@@ -206,10 +207,6 @@ export function createServer(options: ServerOptions): FastifyInstance {
 function defaultVersionHeader(_request: FastifyRequest, reply: FastifyReply, done: () => void): void {
   reply.header(ASAP_VERSION_HEADER, ASAP_DEFAULT_TRANSPORT_VERSION);
   done();
-}
-
-function definedOf<T extends object>(values: T): Partial<T> {
-  return Object.fromEntries(Object.entries(values).filter(([, value]) => value !== undefined)) as Partial<T>;
 }
 
 /** The first address the app listens on, as a URL; the default port's before it listens. */

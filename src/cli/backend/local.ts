@@ -1,5 +1,6 @@
 import type { Engine, HandlerListing, TaskView, Template } from '../../engine/index.ts';
 import { parseTemplateSource } from '../../engine/templates.ts';
+import { withoutUndefined } from '../../util/defined.ts';
 import { coerceError, NotFoundError, ValidationError } from '../../util/errors.ts';
 import type { AnalyzedTask, Backend, DeadLetterQuery, StartTaskRequest, TaskListQuery } from './types.ts';
 
@@ -36,7 +37,7 @@ export class LocalBackend implements Backend {
   }
 
   listTasks(query: TaskListQuery): ReturnType<Backend['listTasks']> {
-    return this.#engine.listTasks(defined(query));
+    return this.#engine.listTasks(withoutUndefined(query));
   }
 
   cancelTask(id: string): Promise<TaskView> {
@@ -85,7 +86,7 @@ export class LocalBackend implements Backend {
   }
 
   listDeadLetters(query: DeadLetterQuery): ReturnType<Backend['listDeadLetters']> {
-    return this.#engine.listDeadLetters(defined(query));
+    return this.#engine.listDeadLetters(withoutUndefined(query));
   }
 
   replayDeadLetter(id: string): Promise<TaskView> {
@@ -101,11 +102,4 @@ export class LocalBackend implements Backend {
   close(): Promise<void> {
     return this.#engine.close({ timeoutMs: this.#shutdownTimeoutMs });
   }
-}
-
-/** `query` without its undefined fields (the engine's inputs are exact optional types). */
-function defined<T extends object>(query: T): { [K in keyof T]: Exclude<T[K], undefined> } {
-  return Object.fromEntries(Object.entries(query).filter(([, value]) => value !== undefined)) as {
-    [K in keyof T]: Exclude<T[K], undefined>;
-  };
 }

@@ -41,7 +41,7 @@ export class RemoteBackend implements Backend {
       ...(request.idempotencyKey !== undefined ? { idempotency_key: request.idempotencyKey } : {}),
     };
     const response = await this.#call('POST', '/tasks', { json: body });
-    return { task: data<{ task: TaskView }>(response).task, created: response.status === 201 };
+    return { task: response.json<{ task: TaskView }>().task, created: response.status === 201 };
   }
 
   async getTask(id: string, options?: { dependencies?: boolean }): Promise<AnalyzedTask> {
@@ -82,7 +82,7 @@ export class RemoteBackend implements Backend {
       body: source,
       headers: { 'content-type': format === 'json' ? 'application/json' : YAML_TYPE },
     });
-    return data<{ template: Template }>(response).template;
+    return response.json<{ template: Template }>().template;
   }
 
   async listHandlers(): Promise<Record<string, HandlerListing[]>> {
@@ -121,12 +121,12 @@ export class RemoteBackend implements Backend {
   }
 
   async #get<T>(path: string): Promise<T> {
-    return data<T>(await this.#call('GET', path));
+    return (await this.#call('GET', path)).json<T>();
   }
 
   async #taskAction(path: string, body?: unknown): Promise<TaskView> {
     const response = await this.#call('POST', path, body === undefined ? {} : { json: body });
-    return data<{ task: TaskView }>(response).task;
+    return response.json<{ task: TaskView }>().task;
   }
 
   async #call(
@@ -147,11 +147,6 @@ export class RemoteBackend implements Backend {
     if (response.ok) return response;
     throw errorOf(response, this.target);
   }
-}
-
-/** The body of a 2xx answer. */
-function data<T>(response: HttpResponse): T {
-  return response.json<T>();
 }
 
 /** The REST error `{error: {code, message, details?}}` as a Baton error with the same code. */
